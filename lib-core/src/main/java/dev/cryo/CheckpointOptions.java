@@ -1,0 +1,165 @@
+package dev.cryo;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How {@link Checkpointer#checkpointNow(CheckpointOptions)} takes its snapshot. Immutable; make one
+ * with {@link #builder()}. Every option has a default that suits a server started by {@code bin/cryo}.
+ */
+public final class CheckpointOptions {
+    private static final CheckpointOptions DEFAULTS = builder().build();
+
+    private final Path imageDirectory;
+    private final boolean exitAfterCheckpoint;
+    private final boolean tcpEstablished;
+    private final boolean externalUnixSockets;
+    private final boolean fileLocks;
+    private final long ghostLimitBytes;
+    private final int criuLogLevel;
+    private final Duration gpuLockTimeout;
+
+    private CheckpointOptions(Builder b) {
+        this.imageDirectory = b.imageDirectory;
+        this.exitAfterCheckpoint = b.exitAfterCheckpoint;
+        this.tcpEstablished = b.tcpEstablished;
+        this.externalUnixSockets = b.externalUnixSockets;
+        this.fileLocks = b.fileLocks;
+        this.ghostLimitBytes = b.ghostLimitBytes;
+        this.criuLogLevel = b.criuLogLevel;
+        this.gpuLockTimeout = b.gpuLockTimeout;
+    }
+
+    /** The options used by {@link Checkpointer#checkpointNow()}. */
+    public static CheckpointOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The image store set in code, if any. Where the snapshot really goes is decided in this order:
+     * the launcher's {@code --image} (when started by {@code bin/cryo}), this option, the system
+     * property {@code cryo.image.dir}, the environment variable {@code CRYO_IMAGE_DIR}, then
+     * {@code ~/.cryo/images/<main class or jar>}.
+     */
+    public Optional<Path> imageDirectory() {
+        return Optional.ofNullable(imageDirectory);
+    }
+
+    /** Whether the original process exits (status 0) once its snapshot is safely written. */
+    public boolean exitAfterCheckpoint() {
+        return exitAfterCheckpoint;
+    }
+
+    /** Whether established TCP connections are kept in the snapshot (CRIU {@code --tcp-established}). */
+    public boolean tcpEstablished() {
+        return tcpEstablished;
+    }
+
+    /** Whether unix sockets connected to processes outside the app are allowed (CRIU {@code --ext-unix-sk}). */
+    public boolean externalUnixSockets() {
+        return externalUnixSockets;
+    }
+
+    /** Whether file locks are kept in the snapshot (CRIU {@code --file-locks}). */
+    public boolean fileLocks() {
+        return fileLocks;
+    }
+
+    /** The largest deleted-but-open file copied into the snapshot (CRIU {@code --ghost-limit}). */
+    public long ghostLimitBytes() {
+        return ghostLimitBytes;
+    }
+
+    /** CRIU's log level, 1 (errors) to 4 (debug); its log is kept in the image directory. */
+    public int criuLogLevel() {
+        return criuLogLevel;
+    }
+
+    /** How long to wait for running GPU work to finish before the GPU state is locked. */
+    public Duration gpuLockTimeout() {
+        return gpuLockTimeout;
+    }
+
+    /** Builds {@link CheckpointOptions}. */
+    public static final class Builder {
+        private Path imageDirectory;
+        private boolean exitAfterCheckpoint;
+        private boolean tcpEstablished;
+        private boolean externalUnixSockets;
+        private boolean fileLocks;
+        private long ghostLimitBytes = 1L << 20;
+        private int criuLogLevel = 2;
+        private Duration gpuLockTimeout = Duration.ofSeconds(30);
+
+        private Builder() {}
+
+        /** Where snapshots are stored (see {@link CheckpointOptions#imageDirectory()} for precedence). */
+        public Builder imageDirectory(Path dir) {
+            this.imageDirectory = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        /** Exit the original process (status 0) once the snapshot is written; default false. */
+        public Builder exitAfterCheckpoint(boolean value) {
+            this.exitAfterCheckpoint = value;
+            return this;
+        }
+
+        /** Keep established TCP connections in the snapshot; default false (close them in a Resource). */
+        public Builder tcpEstablished(boolean value) {
+            this.tcpEstablished = value;
+            return this;
+        }
+
+        /** Allow unix sockets to outside processes; default false. */
+        public Builder externalUnixSockets(boolean value) {
+            this.externalUnixSockets = value;
+            return this;
+        }
+
+        /** Keep file locks in the snapshot; default false. */
+        public Builder fileLocks(boolean value) {
+            this.fileLocks = value;
+            return this;
+        }
+
+        /** The largest deleted-but-open file to copy into the snapshot; default 1 MiB. */
+        public Builder ghostLimitBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("ghost limit must be >= 0: " + bytes);
+            }
+            this.ghostLimitBytes = bytes;
+            return this;
+        }
+
+        /** CRIU's log level, 1 to 4; default 2 (warnings). */
+        public Builder criuLogLevel(int level) {
+            if (level < 1 || level > 4) {
+                throw new IllegalArgumentException("CRIU log level must be 1..4: " + level);
+            }
+            this.criuLogLevel = level;
+            return this;
+        }
+
+        /** How long to wait for GPU work to finish before locking; default 30 s. */
+        public Builder gpuLockTimeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("GPU lock timeout must be positive: " + timeout);
+            }
+            this.gpuLockTimeout = timeout;
+            return this;
+        }
+
+        /** The options. */
+        public CheckpointOptions build() {
+            return new CheckpointOptions(this);
+        }
+    }
+}

@@ -1,0 +1,290 @@
+package dev.cryo;
+
+import dev.cryo.CheckpointException.Reason;
+import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.ImageMetadata;
+import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.ProcessFacts;
+import dev.cryo.internal.ResourceChain;
+import dev.cryo.internal.criu.CriuException;
+import dev.cryo.internal.criu.CriuRequest;
+import dev.cryo.internal.criu.CriuRequest.DumpResult;
+import dev.cryo.internal.criu.LibCriu;
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** One call of {@link Checkpointer#checkpointNow(CheckpointOptions)}, step by step. */
+final class CheckpointRun {
+    private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
+    private static final ReentrantLock IN_PROGRESS = new ReentrantLock();
+    static final String DUMP_LOG = "dump.log";
+    static final String HSPERFDATA_COPY = "hsperfdata";
+    /** The image keeps this much more free space than the resident memory it will hold. */
+    private static final double SPACE_MARGIN = 1.10;
+
+    private final CheckpointOptions options;
+    private final long started = System.nanoTime();
+    private final Map<String, Long> stepMillis = new LinkedHashMap<>();
+
+    CheckpointRun(CheckpointOptions options) {
+        this.options = options;
+    }
+
+    CheckpointOutcome run() throws CheckpointException, RestoreException {
+        if (!IN_PROGRESS.tryLock()) {
+            throw new CheckpointException(Reason.IN_PROGRESS, "Another thread of this process is taking a"
+                    + " checkpoint right now; call checkpointNow() once, from one thread.", null);
+        }
+        try {
+            return locked();
+        } finally {
+            IN_PROGRESS.unlock();
+        }
+    }
+
+    private CheckpointOutcome locked() throws CheckpointException, RestoreException {
+        ImageStore store = new ImageStore(ImageLocation.resolve(options));
+        LibCriu criu = preflight(store);
+
+        long t = System.nanoTime();
+        ResourceChain.Notified<Resource> notified = Checkpointer.RESOURCES.beforeCheckpoint();
+        step("beforeCheckpoint", t);
+        if (!notified.failures().isEmpty()) {
+            CheckpointException e = new CheckpointException(Reason.RESOURCE_FAILED, notified.failures().size()
+                    + " resource(s) failed in beforeCheckpoint, so no snapshot was taken: "
+                    + notified.failures().get(0).getMessage() + ". Fix the resource (see the suppressed exceptions);"
+                    + " the resources already notified got afterRestore.", null);
+            notified.failures().forEach(e::addSuppressed);
+            rollback(notified.ready(), e, "a resource failed before the checkpoint");
+            throw e;
+        }
+
+        String id = ImageStore.newId();
+        Path tmp;
+        try {
+            tmp = store.begin(id);
+        } catch (IOException e) {
+            CheckpointException ce = imageDirectoryError(store, e);
+            rollback(notified.ready(), ce, "the image directory could not be created");
+            throw ce;
+        }
+
+        Map<String, String> metadata = describe(id, tmp);
+        DumpResult result;
+        t = System.nanoTime();
+        try (CriuRequest request = criu.newRequest()) {
+            request.imagesDirectory(tmp)
+                    .log(DUMP_LOG, options.criuLogLevel())
+                    // Always leave running: the image is finished (metadata, rename) by this process
+                    // after CRIU returns; exitAfterCheckpoint exits only once that is done.
+                    .leaveRunning(true)
+                    .shellJob(true)
+                    .tcpEstablished(options.tcpEstablished())
+                    .externalUnixSockets(options.externalUnixSockets())
+                    .fileLocks(options.fileLocks())
+                    .ghostLimit(options.ghostLimitBytes());
+            result = request.dump();
+        } catch (CriuException e) {
+            Path kept = store.abort(tmp, DUMP_LOG).orElse(null);
+            CheckpointException ce = dumpError(e, kept, store);
+            rollback(notified.ready(), ce, "CRIU failed");
+            throw ce;
+        } catch (RuntimeException e) {
+            store.abort(tmp, DUMP_LOG);
+            CheckpointException ce = new CheckpointException(Reason.DUMP_FAILED,
+                    "Checkpoint failed before CRIU could dump: " + e, e);
+            rollback(notified.ready(), ce, "the dump could not start");
+            throw ce;
+        }
+        step("criuDump", t);
+
+        if (result == DumpResult.RESTORED) {
+            return restored(store, id, notified.ready());
+        }
+        return dumped(store, id, tmp, metadata, notified.ready());
+    }
+
+    private CheckpointOutcome restored(ImageStore store, String id, List<Resource> ready) throws RestoreException {
+        // The marker comes first so that log readers can tell a restored process at once.
+        LOG.info("CRYO RESTORED from checkpoint image {} ({})", id, store.imagePath(id));
+        CheckpointOutcome outcome = new CheckpointOutcome(CheckpointOutcome.Kind.RESTORED, store.imagePath(id), id,
+                null, Duration.ZERO);
+        notifyAfterRestore(ready, outcome);
+        return outcome;
+    }
+
+    private CheckpointOutcome dumped(ImageStore store, String id, Path tmp, Map<String, String> metadata,
+            List<Resource> ready) throws CheckpointException, RestoreException {
+        long t = System.nanoTime();
+        Path image;
+        try {
+            ProcessFacts.hsperfdataFile().filter(Files::isRegularFile).ifPresent(f -> {
+                try {
+                    Files.copy(f, tmp.resolve(HSPERFDATA_COPY), StandardCopyOption.REPLACE_EXISTING);
+                    metadata.put("hsperfdata.path", f.toString());
+                } catch (IOException e) {
+                    LOG.warn("Could not keep a copy of {} in the image; a restore after this JVM exits may fail"
+                            + " (start the app with -XX:+PerfDisableSharedMem to avoid the file): {}", f, e.toString());
+                }
+            });
+            metadata.put("dump.millis", Long.toString(stepMillis.getOrDefault("criuDump", 0L)));
+            image = store.commit(tmp, id, metadata);
+        } catch (IOException e) {
+            store.abort(tmp, DUMP_LOG);
+            CheckpointException ce = Files.isWritable(store.root()) && isNoSpace(e)
+                    ? noSpace(store, e) : imageDirectoryError(store, e);
+            rollback(ready, ce, "the image could not be completed");
+            throw ce;
+        }
+        step("commit", t);
+        Duration pause = Duration.ofNanos(System.nanoTime() - started);
+        long bytes = ImageMetadata.read(image).map(m -> m.getLong("image.bytes", 0)).orElse(0L);
+        LOG.info("Checkpoint image {} written to {}: {} in {} ms (steps: {})", id, image, megabytes(bytes),
+                pause.toMillis(), stepMillis);
+        if (options.exitAfterCheckpoint()) {
+            LOG.info("Exiting after the checkpoint, as asked (exitAfterCheckpoint)");
+            System.exit(0);
+        }
+        CheckpointOutcome outcome = new CheckpointOutcome(CheckpointOutcome.Kind.CHECKPOINTED, image, id, null, pause);
+        notifyAfterRestore(ready, outcome);
+        return outcome;
+    }
+
+    private void notifyAfterRestore(List<Resource> ready, CheckpointOutcome outcome) throws RestoreException {
+        List<Exception> failures = Checkpointer.RESOURCES.afterRestore(ready, outcome);
+        if (!failures.isEmpty()) {
+            RestoreException e = new RestoreException(failures.size() + " resource(s) failed in afterRestore ("
+                    + outcome.kind() + "): " + failures.get(0).getMessage(), outcome, null);
+            failures.forEach(e::addSuppressed);
+            throw e;
+        }
+    }
+
+    /** After a failed checkpoint: the resources already notified get afterRestore, failures suppressed on {@code e}. */
+    private static void rollback(List<Resource> ready, CheckpointException e, String why) {
+        CheckpointOutcome skipped = new CheckpointOutcome(CheckpointOutcome.Kind.SKIPPED, null, null,
+                "checkpoint failed: " + why, Duration.ZERO);
+        Checkpointer.RESOURCES.afterRestore(ready, skipped).forEach(e::addSuppressed);
+    }
+
+    /** Checks everything that can be checked before any resource is disturbed. */
+    private LibCriu preflight(ImageStore store) throws CheckpointException {
+        if (!ProcessFacts.mayCheckpoint()) {
+            throw new CheckpointException(Reason.NOT_PERMITTED, "This process (uid " + ProcessFacts.effectiveUid()
+                    + ") may not checkpoint itself: CRIU needs root, or the capabilities CAP_CHECKPOINT_RESTORE and"
+                    + " CAP_SYS_PTRACE (Linux 5.9+). Run the app as root, or grant them (in a container:"
+                    + " --cap-add CHECKPOINT_RESTORE --cap-add SYS_PTRACE).", null);
+        }
+        LibCriu criu = CriuAccess.libCriu();
+        Path root = store.root();
+        try {
+            Path existing = root;
+            while (existing != null && !Files.exists(existing)) {
+                existing = existing.getParent();
+            }
+            if (existing == null || !Files.isDirectory(existing)) {
+                throw new IOException((existing == null ? root : existing) + " is not a directory");
+            }
+            if (!Files.isWritable(existing) || isReadOnly(existing)) {
+                throw new IOException(existing + " is not writable");
+            }
+            long need = (long) (ProcessFacts.residentBytes() * SPACE_MARGIN);
+            long free = Files.getFileStore(existing).getUsableSpace();
+            if (free < need) {
+                throw new CheckpointException(Reason.NO_SPACE, String.format(Locale.ROOT,
+                        "Not enough free space for the snapshot in %s: about %s needed (the process's resident"
+                                + " memory), %s free. Free some space or choose another image directory (option"
+                                + " imageDirectory, -Dcryo.image.dir, CRYO_IMAGE_DIR, or bin/cryo --image).",
+                        root, megabytes(need), megabytes(free)), null);
+            }
+        } catch (IOException e) {
+            throw imageDirectoryError(store, e);
+        }
+        return criu;
+    }
+
+    private static boolean isReadOnly(Path p) throws IOException {
+        FileStore fs = Files.getFileStore(p);
+        return fs.isReadOnly();
+    }
+
+    private Map<String, String> describe(String id, Path tmp) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("format", Integer.toString(ImageMetadata.FORMAT));
+        m.put("id", id);
+        m.put("created", Instant.now().toString());
+        m.put("pid", Long.toString(ProcessHandle.current().pid()));
+        List<String> cmd = ProcessFacts.commandLine();
+        m.put("command", ImageMetadata.encodeList(cmd));
+        m.put("cwd", Path.of("").toAbsolutePath().toString());
+        m.put("main", System.getProperty("sun.java.command", ""));
+        m.put("java.version", System.getProperty("java.version"));
+        m.put("java.vm", System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
+        m.put("java.home", System.getProperty("java.home"));
+        m.put("os.arch", System.getProperty("os.arch"));
+        m.put("os.kernel", System.getProperty("os.version"));
+        String key = System.getenv(BuildKey.ENV);
+        m.put("build.key", key != null && !key.isBlank() ? key : BuildKey.of(cmd, Path.of("").toAbsolutePath()));
+        m.put("criu.version", LibCriu.formatVersion(CriuAccess.version()));
+        // The dump's own images-directory descriptor is in the image; restore maps its old path.
+        m.put("criu.dumpDirectory", tmp.toString());
+        ProcessFacts.stdioKeys().forEach((fd, k) -> m.put("stdio." + fd, k));
+        m.put("options.tcpEstablished", Boolean.toString(options.tcpEstablished()));
+        m.put("options.externalUnixSockets", Boolean.toString(options.externalUnixSockets()));
+        m.put("options.fileLocks", Boolean.toString(options.fileLocks()));
+        m.put("resident.bytes", Long.toString(ProcessFacts.residentBytes()));
+        return m;
+    }
+
+    private static CheckpointException dumpError(CriuException e, Path keptLog, ImageStore store) {
+        String where = keptLog != null ? " CRIU's full log: " + keptLog + "." : "";
+        if (e.isNoSpace()) {
+            return new CheckpointException(Reason.NO_SPACE, "The disk under " + store.root() + " ran full while"
+                    + " CRIU wrote the snapshot; nothing was kept. Free space or choose another image directory."
+                    + where + " " + e.getMessage(), e);
+        }
+        return new CheckpointException(Reason.DUMP_FAILED, "CRIU could not dump this process; no snapshot was kept"
+                + " and the app goes on. " + e.getMessage() + "\n" + where
+                + " Common causes: established TCP connections (close them in a Resource, or tcpEstablished(true)),"
+                + " unix sockets to other processes (externalUnixSockets(true)), open files that were deleted"
+                + " (ghostLimitBytes).", e);
+    }
+
+    private static CheckpointException imageDirectoryError(ImageStore store, IOException e) {
+        if (isNoSpace(e)) {
+            return noSpace(store, e);
+        }
+        return new CheckpointException(Reason.IMAGE_DIRECTORY, "Cannot write the snapshot to " + store.root() + ": "
+                + e + ". Choose a writable directory (option imageDirectory, -Dcryo.image.dir, CRYO_IMAGE_DIR, or"
+                + " bin/cryo --image).", e);
+    }
+
+    private static CheckpointException noSpace(ImageStore store, IOException e) {
+        return new CheckpointException(Reason.NO_SPACE, "The disk under " + store.root() + " is full: " + e
+                + ". Free space or choose another image directory.", e);
+    }
+
+    private static boolean isNoSpace(IOException e) {
+        return String.valueOf(e.getMessage()).contains("No space left on device");
+    }
+
+    private void step(String name, long startNanos) {
+        stepMillis.put(name, (System.nanoTime() - startNanos) / 1_000_000);
+    }
+
+    static String megabytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
+    }
+}

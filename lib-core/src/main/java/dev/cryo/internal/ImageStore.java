@@ -1,0 +1,227 @@
+package dev.cryo.internal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A directory of images. Each image is written into {@code .tmp-<id>-<pid>} and renamed to
+ * {@code img-<id>} only once CRIU succeeded and its metadata is written, so a start never sees a
+ * half-written image; temporary directories of processes that died are removed.
+ */
+public final class ImageStore {
+    public static final String IMAGE_PREFIX = "img-";
+    public static final String TEMP_PREFIX = ".tmp-";
+    public static final String FAILED_LOG = "last-failed-checkpoint.log";
+    private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Path root;
+
+    public ImageStore(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** A new image id: sortable by time, unique by its random part. */
+    public static String newId() {
+        byte[] r = new byte[4];
+        RANDOM.nextBytes(r);
+        return ID_TIME.format(ZonedDateTime.now(ZoneOffset.UTC)) + "-" + HexFormat.of().formatHex(r);
+    }
+
+    /** Creates the store (0700) when missing and a temporary directory for image {@code id}. */
+    public Path begin(String id) throws IOException {
+        if (!Files.isDirectory(root)) {
+            Files.createDirectories(root, PosixFilePermissions.asFileAttribute(Permissions.DIR));
+        }
+        Path tmp = root.resolve(TEMP_PREFIX + id + "-" + ProcessHandle.current().pid());
+        Files.createDirectory(tmp, PosixFilePermissions.asFileAttribute(Permissions.DIR));
+        return tmp;
+    }
+
+    /** The directory image {@code id} has once committed. */
+    public Path imagePath(String id) {
+        return root.resolve(IMAGE_PREFIX + id);
+    }
+
+    /**
+     * Makes the temporary image final: owner-only permissions, the list of its files and their
+     * sizes added to {@code metadata}, metadata written last, then one rename.
+     */
+    public Path commit(Path tmp, String id, Map<String, String> metadata) throws IOException {
+        Permissions.ownerOnlyTree(tmp);
+        Map<String, String> all = new LinkedHashMap<>(metadata);
+        long total = 0;
+        for (Map.Entry<String, Long> f : listFiles(tmp).entrySet()) {
+            all.put("file." + f.getKey(), Long.toString(f.getValue()));
+            total += f.getValue();
+        }
+        all.put("image.bytes", Long.toString(total));
+        ImageMetadata.of(all).write(tmp);
+        Path target = imagePath(id);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        return target;
+    }
+
+    /** Removes a temporary image after a failure, keeping CRIU's log as {@value #FAILED_LOG}. */
+    public Optional<Path> abort(Path tmp, String logName) {
+        Path kept = null;
+        Path log = tmp.resolve(logName);
+        try {
+            if (Files.isRegularFile(log)) {
+                kept = root.resolve(FAILED_LOG);
+                Files.move(log, kept, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            kept = null;
+        }
+        deleteTree(tmp);
+        return Optional.ofNullable(kept);
+    }
+
+    /** Complete images, newest first. */
+    public List<Image> images() {
+        List<Image> out = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return out;
+        }
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root, IMAGE_PREFIX + "*")) {
+            for (Path d : dirs) {
+                if (Files.isDirectory(d)) {
+                    out.add(new Image(d, ImageMetadata.read(d).orElse(null)));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list image store " + root, e);
+        }
+        out.sort(Comparator.comparing((Image i) -> i.dir().getFileName().toString()).reversed());
+        return out;
+    }
+
+    /** Deletes temporary directories whose writer is no longer alive; returns how many. */
+    public int removeStale() {
+        int removed = 0;
+        if (!Files.isDirectory(root)) {
+            return 0;
+        }
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root, TEMP_PREFIX + "*")) {
+            for (Path d : dirs) {
+                String name = d.getFileName().toString();
+                long pid = parsePid(name);
+                if (pid <= 0 || ProcessHandle.of(pid).isEmpty()) {
+                    deleteTree(d);
+                    removed++;
+                }
+            }
+        } catch (IOException e) {
+            return removed;
+        }
+        return removed;
+    }
+
+    private static long parsePid(String tempName) {
+        int dash = tempName.lastIndexOf('-');
+        try {
+            return Long.parseLong(tempName.substring(dash + 1));
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** The regular files under {@code dir} (relative names) and their sizes, metadata excluded. */
+    static Map<String, Long> listFiles(Path dir) throws IOException {
+        Map<String, Long> files = new java.util.TreeMap<>();
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                String rel = dir.relativize(file).toString();
+                if (attrs.isRegularFile() && !rel.startsWith(ImageMetadata.FILE_NAME) && !rel.endsWith(".log")) {
+                    files.put(rel, attrs.size());
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        return files;
+    }
+
+    public static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                    Files.deleteIfExists(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            // Best effort: what is left is a .tmp- directory nobody restores from.
+        }
+    }
+
+    /** One image directory and its metadata (null when missing or unreadable). */
+    public record Image(Path dir, ImageMetadata metadata) {
+
+        public String id() {
+            return dir.getFileName().toString().substring(IMAGE_PREFIX.length());
+        }
+
+        /** Why this image cannot be restored, or empty when it is whole. */
+        public Optional<String> defect() {
+            if (metadata == null) {
+                return Optional.of("it has no readable " + ImageMetadata.FILE_NAME);
+            }
+            if (!Integer.toString(ImageMetadata.FORMAT).equals(metadata.get("format"))) {
+                return Optional.of("its format " + metadata.get("format") + " is not " + ImageMetadata.FORMAT);
+            }
+            Map<String, String> files = metadata.withPrefix("file.");
+            if (!files.containsKey("inventory.img")) {
+                return Optional.of("it holds no CRIU inventory.img");
+            }
+            for (Map.Entry<String, String> f : files.entrySet()) {
+                Path p = dir.resolve(f.getKey());
+                try {
+                    long size = Files.size(p);
+                    if (size != Long.parseLong(f.getValue())) {
+                        return Optional.of(f.getKey() + " is " + size + " bytes, the metadata says " + f.getValue()
+                                + " (truncated or changed)");
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    return Optional.of(f.getKey() + " is missing or unreadable");
+                }
+            }
+            return Optional.empty();
+        }
+    }
+}

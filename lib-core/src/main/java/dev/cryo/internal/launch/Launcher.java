@@ -1,0 +1,383 @@
+package dev.cryo.internal.launch;
+
+import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.ImageMetadata;
+import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.criu.CriuException;
+import dev.cryo.internal.criu.CriuLocation;
+import dev.cryo.internal.criu.CriuRequest;
+import dev.cryo.internal.criu.CriuUnavailableException;
+import dev.cryo.internal.criu.LibCriu;
+import dev.cryo.internal.os.LibC;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import sun.misc.Signal;
+
+/**
+ * {@code bin/cryo}: starts an app from its newest fitting image, or cold when there is none.
+ *
+ * <pre>
+ * cryo run --image DIR [--pid-wait SECONDS] [--quiet] [--cold] -- COMMAND...
+ * cryo list --image DIR [-- COMMAND...]
+ * </pre>
+ *
+ * A restored app becomes this launcher's child and writes to the launcher's stdin, stdout and
+ * stderr; signals TERM, INT and HUP are passed on to it; the launcher exits with the app's status.
+ * A missing, foreign, damaged or unrestorable image never stops the start: the reason is printed
+ * and the app starts cold, with the image directory handed to it for its {@code checkpointNow()}.
+ */
+public final class Launcher {
+    static final int USAGE = 2;
+    private static final String[] FORWARDED_SIGNALS = {"TERM", "INT", "HUP"};
+    private static final Map<String, Integer> SIGNAL_NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
+
+    private final PrintStream err;
+    private Path store;
+    private boolean quiet;
+    private boolean cold;
+    private Duration pidWait = Duration.ofSeconds(5);
+    private List<String> command = List.of();
+    private final long startNanos = System.nanoTime();
+
+    Launcher(PrintStream err) {
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new Launcher(System.err).run(args));
+    }
+
+    int run(String[] args) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help")) {
+            usage(null);
+            return args.length == 0 ? USAGE : 0;
+        }
+        String verb = args[0];
+        String problem = parse(Arrays.copyOfRange(args, 1, args.length));
+        if (problem != null) {
+            usage(problem);
+            return USAGE;
+        }
+        return switch (verb) {
+            case "run" -> command.isEmpty() ? usage("no command after --") : runApp();
+            case "list" -> list();
+            default -> usage("unknown command '" + verb + "'");
+        };
+    }
+
+    private String parse(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--image" -> {
+                    if (++i >= args.length) {
+                        return "--image needs a directory";
+                    }
+                    store = Path.of(args[i]).toAbsolutePath().normalize();
+                }
+                case "--pid-wait" -> {
+                    if (++i >= args.length) {
+                        return "--pid-wait needs seconds";
+                    }
+                    pidWait = Duration.ofMillis((long) (Double.parseDouble(args[i]) * 1000));
+                }
+                case "--quiet" -> quiet = true;
+                case "--cold" -> cold = true;
+                case "--" -> {
+                    command = List.of(Arrays.copyOfRange(args, i + 1, args.length));
+                    i = args.length;
+                }
+                default -> {
+                    return "unknown option '" + args[i] + "'";
+                }
+            }
+        }
+        return store == null ? "--image DIR is required" : null;
+    }
+
+    private int usage(String problem) {
+        if (problem != null) {
+            err.println("cryo: " + problem);
+        }
+        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--quiet] [--cold] -- COMMAND...");
+        err.println("       cryo list --image DIR [-- COMMAND...]");
+        err.println("  run   restores COMMAND from its newest fitting image in DIR, or starts it cold;");
+        err.println("        a cold app's Checkpointer.checkpointNow() writes its image into DIR.");
+        err.println("  list  shows the images in DIR and, given COMMAND, which one fits it.");
+        return USAGE;
+    }
+
+    private int runApp() {
+        Optional<String> jdkProblem = JavaVersionCheck.problem(command);
+        if (jdkProblem.isPresent()) {
+            err.println("cryo: " + jdkProblem.get());
+            return USAGE;
+        }
+        Path cwd = Path.of("").toAbsolutePath();
+        String key = BuildKey.of(command, cwd);
+        ImageStore images = new ImageStore(store);
+        int stale = images.removeStale();
+        if (stale > 0) {
+            say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
+        }
+        if (!cold) {
+            Optional<ImageStore.Image> fit = choose(images, key);
+            if (fit.isPresent()) {
+                OptionalInt restored = restore(fit.get());
+                if (restored.isPresent()) {
+                    return restored.getAsInt();
+                }
+            }
+        }
+        return startCold(key);
+    }
+
+    /** The newest image that is whole and made from this command; prints why others do not fit. */
+    private Optional<ImageStore.Image> choose(ImageStore images, String key) {
+        List<ImageStore.Image> all = images.images();
+        if (all.isEmpty()) {
+            say("no image in " + store + " yet: starting cold; the app's checkpointNow() will write one");
+            return Optional.empty();
+        }
+        for (ImageStore.Image image : all) {
+            Optional<String> defect = image.defect();
+            if (defect.isPresent()) {
+                say("image " + image.id() + " cannot be used: " + defect.get());
+                continue;
+            }
+            if (!key.equals(image.metadata().get("build.key"))) {
+                say("image " + image.id() + " was made from another command or build (class path, JDK or"
+                        + " arguments differ)");
+                continue;
+            }
+            return Optional.of(image);
+        }
+        say("no fitting image in " + store + ": starting cold");
+        return Optional.empty();
+    }
+
+    /** Restores {@code image}; returns the app's exit status, or empty when the restore failed. */
+    private OptionalInt restore(ImageStore.Image image) {
+        ImageMetadata meta = image.metadata();
+        int pid = (int) meta.getLong("pid", -1);
+        LibCriu criu;
+        try {
+            criu = LibCriu.load(CriuLocation.resolve(null, null));
+        } catch (CriuUnavailableException e) {
+            say("cannot restore image " + image.id() + ": " + e.getMessage() + " Starting cold.");
+            return OptionalInt.empty();
+        }
+        putBackHsperfdata(image);
+        long deadline = System.nanoTime() + pidWait.toNanos();
+        Path work;
+        try {
+            work = Files.createTempDirectory("cryo-restore-");
+        } catch (IOException e) {
+            say("cannot create a working directory for CRIU: " + e + ". Starting cold.");
+            return OptionalInt.empty();
+        }
+        int attempts = 0;
+        while (true) {
+            attempts++;
+            List<Integer> fds = new ArrayList<>();
+            try (CriuRequest request = criu.newRequest()) {
+                request.imagesDirectory(image.dir()).workDirectory(work).log("restore.log", 2)
+                        .shellJob(true)
+                        .tcpEstablished(meta.getBoolean("options.tcpEstablished"))
+                        .externalUnixSockets(meta.getBoolean("options.externalUnixSockets"))
+                        .fileLocks(meta.getBoolean("options.fileLocks"));
+                inheritStdio(request, meta, fds);
+                inheritDumpDirectory(request, meta, image.dir(), fds);
+                int child = request.restoreChild();
+                long ms = (System.nanoTime() - startNanos) / 1_000_000;
+                say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
+                ImageStore.deleteTree(work);
+                closeAll(fds);
+                fds.clear();
+                return OptionalInt.of(waitForRestored(child));
+            } catch (CriuException e) {
+                closeAll(fds);
+                if (pidInUse(e) && System.nanoTime() < deadline) {
+                    sleep(100);
+                    continue;
+                }
+                String why = pidInUse(e) ? pidTakenMessage(pid) : e.getMessage();
+                Path log = keepLog(work, image);
+                say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
+                        + (log != null ? "\n  CRIU's log: " + log : "") + "\n  Starting cold instead.");
+                return OptionalInt.empty();
+            } catch (RuntimeException e) {
+                closeAll(fds);
+                say("restore of image " + image.id() + " failed: " + e + ". Starting cold instead.");
+                return OptionalInt.empty();
+            }
+        }
+    }
+
+    private static boolean pidInUse(CriuException e) {
+        return e.logTail().stream().anyMatch(l -> l.contains("File exists") && l.contains("PID"))
+                || e.logTail().stream().anyMatch(l -> l.contains("Can't fork for"));
+    }
+
+    private String pidTakenMessage(int pid) {
+        String holder;
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"));
+            holder = "process " + pid + " (" + new String(raw, StandardCharsets.UTF_8).replace('\0', ' ').trim() + ")";
+        } catch (IOException e) {
+            holder = "a process that was exiting";
+        }
+        return "the image needs PID " + pid + " and " + holder + " still holds it after " + pidWait.toMillis()
+                + " ms. A restored process keeps the PID it had at checkpoint: stop that process (it may be the"
+                + " original app, still running after its checkpoint), or pass a longer --pid-wait";
+    }
+
+    private Path keepLog(Path work, ImageStore.Image image) {
+        Path log = work.resolve("restore.log");
+        if (!Files.isRegularFile(log)) {
+            return null;
+        }
+        try {
+            Path kept = store.resolve("last-failed-restore.log");
+            Files.move(log, kept, StandardCopyOption.REPLACE_EXISTING);
+            ImageStore.deleteTree(work);
+            return kept;
+        } catch (IOException e) {
+            return log;
+        }
+    }
+
+    /** The restored process gets our stdin/stdout/stderr wherever it had its old ones. */
+    private static void inheritStdio(CriuRequest request, ImageMetadata meta, List<Integer> fds) {
+        Map<String, Integer> byKey = new LinkedHashMap<>();
+        for (int fd = 0; fd <= 2; fd++) {
+            String key = meta.get("stdio." + fd);
+            if (key != null && !byKey.containsKey(key)) {
+                byKey.put(key, fd);
+            }
+        }
+        byKey.forEach((key, fd) -> {
+            // A copy, so that CRIU's own use of 0-2 and ours do not meet.
+            int copy = LibC.dup(fd);
+            fds.add(copy);
+            request.inheritFd(copy, key);
+        });
+    }
+
+    /**
+     * The dumped process held a descriptor of the directory it was dumped into, which was renamed
+     * when the image was finished: give it the image directory under that old name.
+     */
+    private static void inheritDumpDirectory(CriuRequest request, ImageMetadata meta, Path image, List<Integer> fds) {
+        String old = meta.get("criu.dumpDirectory");
+        if (old == null || !old.startsWith("/")) {
+            return;
+        }
+        int fd = LibC.openDirectory(image.toString());
+        int copy = LibC.dup(fd);
+        LibC.close(fd);
+        fds.add(copy);
+        request.inheritFd(copy, old.substring(1));
+    }
+
+    private void putBackHsperfdata(ImageStore.Image image) {
+        String path = image.metadata().get("hsperfdata.path");
+        Path copy = image.dir().resolve("hsperfdata");
+        if (path == null || !Files.isRegularFile(copy)) {
+            return;
+        }
+        Path target = Path.of(path);
+        try {
+            if (!Files.exists(target)) {
+                Files.createDirectories(target.getParent());
+                Files.copy(copy, target);
+            }
+        } catch (IOException e) {
+            say("could not put back " + target + " (the JVM's perf-data file): " + e);
+        }
+    }
+
+    private int waitForRestored(int child) {
+        forwardSignals(child);
+        int status = LibC.waitFor(child);
+        return LibC.exitCode(status);
+    }
+
+    private int startCold(String key) {
+        ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
+        pb.environment().put("CRYO_LAUNCHER", "1");
+        pb.environment().put("CRYO_IMAGE_DIR", store.toString());
+        pb.environment().put(BuildKey.ENV, key);
+        Process process;
+        try {
+            process = pb.start();
+        } catch (IOException e) {
+            err.println("cryo: cannot start " + command.get(0) + ": " + e.getMessage());
+            return 127;
+        }
+        forwardSignals((int) process.pid());
+        while (true) {
+            try {
+                return process.waitFor();
+            } catch (InterruptedException e) {
+                // Only a signal to the app ends the wait; the app's status is what we report.
+            }
+        }
+    }
+
+    private static void forwardSignals(int child) {
+        for (String name : FORWARDED_SIGNALS) {
+            int number = SIGNAL_NUMBERS.get(name);
+            Signal.handle(new Signal(name), s -> LibC.kill(child, number));
+        }
+    }
+
+    private int list() {
+        ImageStore images = new ImageStore(store);
+        String key = command.isEmpty() ? null : BuildKey.of(command, Path.of("").toAbsolutePath());
+        List<ImageStore.Image> all = images.images();
+        if (all.isEmpty()) {
+            err.println("cryo: no images in " + store);
+            return 0;
+        }
+        for (ImageStore.Image image : all) {
+            ImageMetadata m = image.metadata();
+            String state = image.defect().map(d -> "unusable: " + d)
+                    .orElseGet(() -> key == null ? "ok" : key.equals(m.get("build.key")) ? "fits" : "other build");
+            System.out.printf(Locale.ROOT, "%s  %s  %8.1f MB  pid %s  %s  %s%n", image.id(),
+                    m == null ? "?" : m.get("created", "?"), m == null ? 0.0 : m.getLong("image.bytes", 0) / 1e6,
+                    m == null ? "?" : m.get("pid", "?"), m == null ? "" : m.get("main", ""), state);
+        }
+        return 0;
+    }
+
+    private void say(String message) {
+        if (!quiet) {
+            err.println("cryo: " + message);
+        }
+    }
+
+    private static void closeAll(List<Integer> fds) {
+        fds.forEach(LibC::close);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

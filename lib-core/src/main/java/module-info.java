@@ -1,0 +1,12 @@
+/**
+ * Cryo: a JVM checkpoints itself, with its CUDA state, once its start-up is done, and later starts
+ * are restored from that snapshot. The API is the package {@code dev.cryo}; see its package-info.
+ */
+module dev.cryo {
+    requires dev.cryo.criu;
+    // requires dev.cryo.cuda; (GPU step: added with lib-cuda)
+    requires org.slf4j;
+    requires jdk.unsupported; // sun.misc.Signal: the launcher passes SIGTERM/SIGINT on to the app
+
+    exports dev.cryo;
+}

@@ -1,0 +1,289 @@
+package dev.cryo.internal.criu;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+
+import dev.cryo.internal.os.LibC;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One libcriu request: a {@code criu_opts} with its options set, then one action ({@link #dump()},
+ * {@link #restoreChild()}, {@link #check()}). Owns the directory descriptors it opened and frees
+ * everything on {@link #close()}. Use from one thread.
+ */
+public final class CriuRequest implements AutoCloseable {
+    /** CRIU's log levels (criu.h). */
+    public static final int LOG_ERROR = 1, LOG_WARN = 2, LOG_INFO = 3, LOG_DEBUG = 4;
+
+    private static final StructLayout CAPTURE = java.lang.foreign.Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final int TAIL_LINES = 12;
+
+    private final LibCriu lib;
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment opts;
+    private final List<Integer> ownedFds = new ArrayList<>();
+    private Path imagesDirectory;
+    private Path workDirectory;
+    private String logName;
+
+    CriuRequest(LibCriu lib) {
+        this.lib = lib;
+        try {
+            MemorySegment holder = arena.allocate(ADDRESS);
+            int rc = (int) lib.require(lib.criu_local_init_opts, "criu_local_init_opts").invokeExact(holder);
+            if (rc < 0) {
+                arena.close();
+                throw new CriuException("criu_local_init_opts", rc, 0, null, List.of());
+            }
+            opts = holder.get(ADDRESS, 0);
+            String binary = lib.location().binary().toString();
+            rc = (int) lib.require(lib.criu_local_set_service_binary, "criu_local_set_service_binary")
+                    .invokeExact(opts, arena.allocateFrom(binary));
+            check("criu_local_set_service_binary", rc);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** The directory CRIU reads or writes images in; required for dump and restore. */
+    public CriuRequest imagesDirectory(Path dir) {
+        int fd = openOwned(dir);
+        invoke(lib.criu_local_set_images_dir_fd, "criu_local_set_images_dir_fd", fd);
+        imagesDirectory = dir;
+        return this;
+    }
+
+    /** The directory CRIU writes its log (and other working files) in; defaults to the images directory. */
+    public CriuRequest workDirectory(Path dir) {
+        int fd = openOwned(dir);
+        invoke(lib.criu_local_set_work_dir_fd, "criu_local_set_work_dir_fd", fd);
+        workDirectory = dir;
+        return this;
+    }
+
+    /** CRIU's log file name, inside the work directory, and its level ({@link #LOG_ERROR}..{@link #LOG_DEBUG}). */
+    public CriuRequest log(String fileName, int level) {
+        try {
+            int rc = (int) lib.require(lib.criu_local_set_log_file, "criu_local_set_log_file")
+                    .invokeExact(opts, arena.allocateFrom(fileName));
+            check("criu_local_set_log_file", rc);
+            lib.require(lib.criu_local_set_log_level, "criu_local_set_log_level").invokeExact(opts, level);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        logName = fileName;
+        return this;
+    }
+
+    /** The process (tree root) to dump; by default libcriu dumps the calling process. */
+    public CriuRequest pid(int pid) {
+        invoke(lib.criu_local_set_pid, "criu_local_set_pid", pid);
+        return this;
+    }
+
+    /** Keep the dumped process running after the dump (otherwise CRIU kills it). */
+    public CriuRequest leaveRunning(boolean value) {
+        return flag(lib.criu_local_set_leave_running, "criu_local_set_leave_running", value);
+    }
+
+    /** Allow a process whose session or terminal belongs to its parent (any process started from a shell). */
+    public CriuRequest shellJob(boolean value) {
+        return flag(lib.criu_local_set_shell_job, "criu_local_set_shell_job", value);
+    }
+
+    /** Dump and restore established TCP connections (restore needs the same addresses). */
+    public CriuRequest tcpEstablished(boolean value) {
+        return flag(lib.criu_local_set_tcp_established, "criu_local_set_tcp_established", value);
+    }
+
+    /** Allow unix sockets connected to processes outside the dumped tree. */
+    public CriuRequest externalUnixSockets(boolean value) {
+        return flag(lib.criu_local_set_ext_unix_sk, "criu_local_set_ext_unix_sk", value);
+    }
+
+    /** Dump and restore file locks. */
+    public CriuRequest fileLocks(boolean value) {
+        return flag(lib.criu_local_set_file_locks, "criu_local_set_file_locks", value);
+    }
+
+    /** Let devices CRIU cannot dump be reopened by path (used for GPU device files). */
+    public CriuRequest evasiveDevices(boolean value) {
+        return flag(lib.criu_local_set_evasive_devices, "criu_local_set_evasive_devices", value);
+    }
+
+    /** The largest deleted-but-open file CRIU copies into the image. */
+    public CriuRequest ghostLimit(long bytes) {
+        invoke(lib.criu_local_set_ghost_limit, "criu_local_set_ghost_limit", (int) Math.min(bytes, Integer.MAX_VALUE));
+        return this;
+    }
+
+    /**
+     * At restore, give the process our {@code fd} wherever it had the resource {@code key}
+     * ({@code pipe:[ino]}, {@code socket:[ino]}, {@code tty[rdev:dev]} or a path without its leading '/').
+     */
+    public CriuRequest inheritFd(int fd, String key) {
+        try {
+            int rc = (int) lib.require(lib.criu_local_add_inherit_fd, "criu_local_add_inherit_fd")
+                    .invokeExact(opts, fd, arena.allocateFrom(key));
+            check("criu_local_add_inherit_fd", rc);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        return this;
+    }
+
+    /** Result of a dump, seen from the process that asked for it. */
+    public enum DumpResult {
+        /** The image was written and this process kept running (leave-running). */
+        DUMPED,
+        /** This process is a copy restored from the image. */
+        RESTORED
+    }
+
+    /** Dumps the process (by default the caller itself). */
+    public DumpResult dump() {
+        int rc = action(lib.criu_local_dump, "criu_local_dump");
+        return rc == 0 ? DumpResult.DUMPED : DumpResult.RESTORED;
+    }
+
+    /** Restores the image as a child of the calling process; returns the restored root's pid. */
+    public int restoreChild() {
+        return action(lib.criu_local_restore_child, "criu_local_restore_child");
+    }
+
+    /** Asks CRIU whether it can work on this kernel. */
+    public void check() {
+        action(lib.criu_local_check, "criu_local_check");
+    }
+
+    /** The criu binary's version, {@code major*10000 + minor*100 + sublevel}. */
+    public int version() {
+        try {
+            int v = (int) lib.require(lib.criu_local_get_version, "criu_local_get_version").invokeExact(opts);
+            if (v < 0) {
+                throw new CriuException("criu_local_get_version", v, 0, null, List.of());
+            }
+            return v;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** CRIU's log file for this request, or null when no log was asked for. */
+    public Path logFile() {
+        Path dir = workDirectory != null ? workDirectory : imagesDirectory;
+        return logName == null || dir == null ? null : dir.resolve(logName);
+    }
+
+    private int action(MethodHandle handle, String name) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment state = call.allocate(CAPTURE);
+            int rc = (int) lib.require(handle, name).invokeExact(state, opts);
+            if (rc < 0) {
+                int criuErrno = (int) ERRNO.get(state, 0L);
+                throw new CriuException(name, rc, criuErrno, logFile(), logTail(logFile()));
+            }
+            return rc;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    private CriuRequest flag(MethodHandle handle, String name, boolean value) {
+        try {
+            lib.require(handle, name).invokeExact(opts, value);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        return this;
+    }
+
+    private void invoke(MethodHandle handle, String name, int value) {
+        try {
+            lib.require(handle, name).invokeExact(opts, value);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    private int openOwned(Path dir) {
+        int fd = LibC.openDirectory(dir.toString());
+        ownedFds.add(fd);
+        return fd;
+    }
+
+    private static void check(String function, int rc) {
+        if (rc < 0) {
+            throw new CriuException(function, rc, 0, null, List.of());
+        }
+    }
+
+    /**
+     * The last error lines of a CRIU log (or its last lines when it has no errors). CRIU prints one
+     * harmless RLIMIT_NOFILE error in every log on these kernels: it is left out.
+     */
+    public static List<String> logTail(Path log) {
+        if (log == null) {
+            return List.of();
+        }
+        List<String> lines = new ArrayList<>();
+        try (RandomAccessFile file = new RandomAccessFile(log.toFile(), "r")) {
+            long length = file.length();
+            long start = Math.max(0, length - 256 * 1024);
+            byte[] bytes = new byte[(int) (length - start)];
+            file.seek(start);
+            file.readFully(bytes);
+            for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isBlank() && !line.contains("RLIMIT_NOFILE")) {
+                    lines.add(line.strip());
+                }
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        List<String> errors = lines.stream().filter(l -> l.contains("Error") || l.contains("rror (")).toList();
+        List<String> pick = errors.isEmpty() ? lines : errors;
+        return List.copyOf(pick.subList(Math.max(0, pick.size() - TAIL_LINES), pick.size()));
+    }
+
+    /** Frees the {@code criu_opts} and closes the directory descriptors this request opened. */
+    @Override
+    public void close() {
+        try {
+            lib.require(lib.criu_local_free_opts, "criu_local_free_opts").invokeExact(opts);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        } finally {
+            ownedFds.forEach(LibC::close);
+            ownedFds.clear();
+            arena.close();
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package dev.cryo.internal.os;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.Optional;
+
+/**
+ * The libc calls Cryo needs that the JDK does not offer: directory file descriptors to hand to CRIU,
+ * waiting for and signalling a child the JVM did not start itself, and errno names.
+ */
+public final class LibC {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option SAVE_ERRNO = Linker.Option.captureCallState("errno");
+
+    public static final int O_RDONLY = 0;
+    public static final int O_DIRECTORY = 0x10000;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int WNOHANG = 1;
+    public static final int EINTR = 4;
+    public static final int ECHILD = 10;
+    public static final int ESRCH = 3;
+
+    private static final MethodHandle open = find("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), SAVE_ERRNO, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle close = find("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle kill = find("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle waitpid = find("waitpid",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle dup = find("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle strerror = find("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    // glibc >= 2.32; absent elsewhere, then names come from the small table below.
+    private static final MethodHandle strerrorname_np = find("strerrorname_np", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private LibC() {}
+
+    @SuppressWarnings("restricted")
+    private static MethodHandle find(String name, FunctionDescriptor fd, Linker.Option... options) {
+        Optional<MemorySegment> symbol = LINKER.defaultLookup().find(name);
+        // A missing symbol fails when called, not when this class loads.
+        return symbol.map(s -> LINKER.downcallHandle(s, fd, options)).orElse(null);
+    }
+
+    /** Opens a directory read-only for handing its descriptor to CRIU; the caller closes it. */
+    public static int openDirectory(String path) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int fd = (int) open.invokeExact(state, arena.allocateFrom(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new ErrnoException("open", errno(state), path);
+            }
+            return fd;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Closes a descriptor this process opened; failures are ignored, there is nothing left to do. */
+    public static void close(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            int ignored = (int) close.invokeExact(arena.allocate(CAPTURE), fd);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Duplicates {@code fd} (the copy is inherited by children, unlike the JDK's own descriptors). */
+    public static int dup(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int copy = (int) dup.invokeExact(state, fd);
+            if (copy < 0) {
+                throw new ErrnoException("dup", errno(state), "fd " + fd);
+            }
+            return copy;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Sends {@code signal} to {@code pid}; returns false when the process no longer exists. */
+    public static boolean kill(int pid, int signal) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) kill.invokeExact(state, pid, signal);
+            if (rc == 0) {
+                return true;
+            }
+            int errno = errno(state);
+            if (errno == ESRCH) {
+                return false;
+            }
+            throw new ErrnoException("kill", errno, "pid " + pid + ", signal " + signal);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Waits for the child {@code pid} to end and returns its raw wait status; use {@link #exitCode}
+     * to turn it into a shell-style exit code. Retries on EINTR.
+     */
+    public static int waitFor(int pid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment status = arena.allocate(JAVA_INT);
+            while (true) {
+                int rc = (int) waitpid.invokeExact(state, pid, status, 0);
+                if (rc == pid) {
+                    return status.get(JAVA_INT, 0);
+                }
+                int errno = errno(state);
+                if (errno != EINTR) {
+                    throw new ErrnoException("waitpid", errno, "pid " + pid);
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** A wait status as a shell reports it: the exit code, or 128 + the signal that ended it. */
+    public static int exitCode(int waitStatus) {
+        int signal = waitStatus & 0x7f;
+        return signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal;
+    }
+
+    /** The symbolic name of an errno value, such as {@code ENOSPC}. */
+    public static String errnoName(int errno) {
+        if (strerrorname_np != null) {
+            try {
+                MemorySegment name = (MemorySegment) strerrorname_np.invokeExact(errno);
+                if (!name.equals(MemorySegment.NULL)) {
+                    return cString(name);
+                }
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+        }
+        return "errno " + errno;
+    }
+
+    /** The C library's description of an errno value. */
+    public static String strerror(int errno) {
+        try {
+            return cString((MemorySegment) strerror.invokeExact(errno));
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Reads a NUL-terminated string that libc owns (static storage). */
+    @SuppressWarnings("restricted")
+    public static String cString(MemorySegment pointer) {
+        return pointer.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+}
