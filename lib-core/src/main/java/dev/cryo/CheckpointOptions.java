@@ -95,7 +95,7 @@ public final class CheckpointOptions {
         private boolean externalUnixSockets;
         private boolean fileLocks;
         private long ghostLimitBytes = 1L << 20;
-        private int criuLogLevel = 2;
+        private int criuLogLevel = Integer.getInteger("cryo.criu.logLevel", 2);
         private Duration gpuLockTimeout = Duration.ofSeconds(30);
 
         private Builder() {}
@@ -139,7 +139,7 @@ public final class CheckpointOptions {
             return this;
         }
 
-        /** CRIU's log level, 1 to 4; default 2 (warnings). */
+        /** CRIU's log level, 1 to 4; default 2 (warnings), or the system property {@code cryo.criu.logLevel}. */
         public Builder criuLogLevel(int level) {
             if (level < 1 || level > 4) {
                 throw new IllegalArgumentException("CRIU log level must be 1..4: " + level);

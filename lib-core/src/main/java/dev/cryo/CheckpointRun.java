@@ -10,6 +10,7 @@ import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuRequest;
 import dev.cryo.internal.criu.CriuRequest.DumpResult;
 import dev.cryo.internal.criu.LibCriu;
+import dev.cryo.internal.os.LibC;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +84,7 @@ final class CheckpointRun {
         }
 
         Map<String, String> metadata = describe(id, tmp);
+        Set<Integer> childrenBefore = ProcessFacts.childPids();
         DumpResult result;
         t = System.nanoTime();
         try (CriuRequest request = criu.newRequest()) {
@@ -109,11 +112,26 @@ final class CheckpointRun {
             throw ce;
         }
         step("criuDump", t);
+        reapLibCriuZombies(childrenBefore);
 
         if (result == DumpResult.RESTORED) {
             return restored(store, id, notified.ready());
         }
         return dumped(store, id, tmp, metadata, notified.ready());
+    }
+
+    /**
+     * libcriu starts CRIU for a self-dump through daemon(): the intermediate process exits and
+     * stays our zombie child, and is dumped as one. Left alone it would hold its PID after this
+     * process exits, and the restore, which recreates that zombie, fails with "File exists".
+     * Reap what appeared during the dump, here and in every restored copy.
+     */
+    private static void reapLibCriuZombies(Set<Integer> childrenBefore) {
+        for (int pid : ProcessFacts.childPids()) {
+            if (!childrenBefore.contains(pid) && ProcessFacts.isZombie(pid)) {
+                LibC.reapIfExited(pid);
+            }
+        }
     }
 
     private CheckpointOutcome restored(ImageStore store, String id, List<Resource> ready) throws RestoreException {

@@ -10,6 +10,10 @@ final class CriuAccess {
     /** CRIU 4.0: older releases fail on current kernels (vDSO layout) and lack what Cryo uses. */
     static final int MINIMUM_VERSION = 40000;
 
+    /** Set by the launcher for the app it starts: the version of the criu binary it checked. */
+    static final String VERSION_ENV = "CRYO_CRIU_CHECKED_VERSION";
+    static final String BINARY_ENV = "CRYO_CRIU_CHECKED_BINARY";
+
     private static LibCriu checked;
     private static int version;
 
@@ -22,7 +26,7 @@ final class CriuAccess {
         LibCriu lib;
         try {
             lib = LibCriu.load(CriuLocation.resolve(null, null));
-            version = lib.binaryVersion();
+            version = checkedByLauncher(lib).orElseGet(lib::binaryVersion);
         } catch (CriuUnavailableException e) {
             throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE, e.getMessage(), e);
         } catch (CriuException e) {
@@ -37,6 +41,20 @@ final class CriuAccess {
         }
         checked = lib;
         return lib;
+    }
+
+    /** bin/cryo checked the same CRIU before starting the app and says so in {@value #VERSION_ENV}. */
+    private static java.util.Optional<Integer> checkedByLauncher(LibCriu lib) {
+        String v = System.getenv(VERSION_ENV);
+        String bin = System.getenv(BINARY_ENV);
+        if (v == null || bin == null || !bin.equals(lib.location().binary().toString())) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(Integer.parseInt(v));
+        } catch (NumberFormatException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     static synchronized int version() {

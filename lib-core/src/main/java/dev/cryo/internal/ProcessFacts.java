@@ -37,6 +37,37 @@ public final class ProcessFacts {
         }
     }
 
+    /** The pids of this process's children (every thread's), from /proc. */
+    public static java.util.Set<Integer> childPids() {
+        java.util.Set<Integer> pids = new java.util.TreeSet<>();
+        try (var tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                try {
+                    for (String pid : Files.readString(task.resolve("children")).trim().split("\\s+")) {
+                        if (!pid.isEmpty()) {
+                            pids.add(Integer.parseInt(pid));
+                        }
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // The thread ended meanwhile.
+                }
+            }
+        } catch (IOException e) {
+            return pids;
+        }
+        return pids;
+    }
+
+    /** True when {@code pid} exists and is a zombie. */
+    public static boolean isZombie(int pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** Resident memory in bytes (what CRIU will write, roughly). */
     public static long residentBytes() {
         return statusField("VmRSS").map(v -> Long.parseLong(v.replaceAll("[^0-9]", "")) * 1024).orElse(0L);

@@ -193,7 +193,7 @@ public final class Launcher {
             attempts++;
             List<Integer> fds = new ArrayList<>();
             try (CriuRequest request = criu.newRequest()) {
-                request.imagesDirectory(image.dir()).workDirectory(work).log("restore.log", 2)
+                request.imagesDirectory(image.dir()).workDirectory(work).log("restore.log", Integer.getInteger("cryo.criu.logLevel", 2))
                         .shellJob(true)
                         .tcpEstablished(meta.getBoolean("options.tcpEstablished"))
                         .externalUnixSockets(meta.getBoolean("options.externalUnixSockets"))
@@ -320,6 +320,16 @@ public final class Launcher {
         pb.environment().put("CRYO_LAUNCHER", "1");
         pb.environment().put("CRYO_IMAGE_DIR", store.toString());
         pb.environment().put(BuildKey.ENV, key);
+        // Check CRIU here, in a process that is never dumped, and tell the app: its own check
+        // would have to start criu inside the process about to be dumped.
+        try {
+            CriuLocation location = CriuLocation.resolve(null, null);
+            int version = LibCriu.versionOf(location.binary());
+            pb.environment().put("CRYO_CRIU_CHECKED_VERSION", Integer.toString(version));
+            pb.environment().put("CRYO_CRIU_CHECKED_BINARY", location.binary().toString());
+        } catch (CriuUnavailableException e) {
+            say("warning: " + e.getMessage() + " The app starts, but its checkpoint will fail.");
+        }
         Process process;
         try {
             process = pb.start();

@@ -163,7 +163,10 @@ public final class CriuRequest implements AutoCloseable {
         return rc == 0 ? DumpResult.DUMPED : DumpResult.RESTORED;
     }
 
-    /** Restores the image as a child of the calling process; returns the restored root's pid. */
+    /**
+     * Restores the image as a child of the caller (CRIU's restore-sibling mode); returns the
+     * restored root's pid. Every PID the image holds must be free, zombies' included.
+     */
     public int restoreChild() {
         return action(lib.criu_local_restore_child, "criu_local_restore_child");
     }
@@ -173,7 +176,11 @@ public final class CriuRequest implements AutoCloseable {
         action(lib.criu_local_check, "criu_local_check");
     }
 
-    /** The criu binary's version, {@code major*10000 + minor*100 + sublevel}. */
+    /**
+     * The criu binary's version through libcriu ({@code major*10000 + minor*100 + sublevel}).
+     * libcriu leaves the criu it started as an unreaped child: never call this in a process that
+     * is about to be dumped (use {@link LibCriu#binaryVersion()}).
+     */
     public int version() {
         try {
             int v = (int) lib.require(lib.criu_local_get_version, "criu_local_get_version").invokeExact(opts);

@@ -130,10 +130,35 @@ public final class LibCriu {
         return new CriuRequest(this);
     }
 
-    /** The criu binary's version as {@code major*10000 + minor*100 + sublevel}. */
+    /**
+     * The criu binary's version as {@code major*10000 + minor*100 + sublevel}, from
+     * {@code criu --version} run as a child the JDK reaps. Not {@code criu_local_get_version}: it
+     * leaves its criu child unreaped, and a zombie child dumped with the process breaks its restore.
+     */
     public int binaryVersion() {
-        try (CriuRequest request = newRequest()) {
-            return request.version();
+        return versionOf(location.binary());
+    }
+
+    /** Runs {@code binary --version} and parses "Version: X.Y[.Z]". */
+    public static int versionOf(Path binary) {
+        try {
+            Process p = new ProcessBuilder(binary.toString(), "--version").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int exit = p.waitFor();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("Version:\\s*(\\d+)\\.(\\d+)(?:\\.(\\d+))?")
+                    .matcher(out);
+            if (exit != 0 || !m.find()) {
+                throw new CriuUnavailableException(binary + " --version failed (exit " + exit + "): " + out.strip()
+                        + ". Check that CRIU runs here: run bin/bootstrap, or set CRYO_CRIU to a working criu.");
+            }
+            return Integer.parseInt(m.group(1)) * 10000 + Integer.parseInt(m.group(2)) * 100
+                    + (m.group(3) == null ? 0 : Integer.parseInt(m.group(3)));
+        } catch (java.io.IOException e) {
+            throw new CriuUnavailableException("Cannot run " + binary + ": " + e.getMessage()
+                    + ". Run bin/bootstrap, or set CRYO_CRIU to a working criu binary.", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CriuUnavailableException("Interrupted while asking " + binary + " for its version", e);
         }
     }
 

@@ -137,6 +137,17 @@ public final class LibC {
         }
     }
 
+    /** Reaps {@code pid} if it is a child that has exited; returns whether it did. Never blocks. */
+    public static boolean reapIfExited(int pid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) waitpid.invokeExact(state, pid, arena.allocate(JAVA_INT), WNOHANG);
+            return rc == pid;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
     /** A wait status as a shell reports it: the exit code, or 128 + the signal that ended it. */
     public static int exitCode(int waitStatus) {
         int signal = waitStatus & 0x7f;

@@ -1,0 +1,167 @@
+package dev.cryo;
+
+import static dev.cryo.ChildJvm.app;
+import static dev.cryo.ChildJvm.images;
+import static dev.cryo.ChildJvm.launcher;
+import static dev.cryo.ChildJvm.run;
+import static dev.cryo.ChildJvm.temporaries;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cryo.ChildJvm.Result;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole path, for real: a child JVM builds state, checkpoints itself with CRIU, and the
+ * launcher restores it from the image; the restored process proves its state is the same.
+ */
+@DisplayName("checkpoint and restore of a real JVM")
+class CheckpointRestoreEndToEndTest {
+    @TempDir
+    Path dir;
+
+    private Path store() {
+        return dir.resolve("store");
+    }
+
+    private static String stateHash(Result r) {
+        return r.line("STATE entries=").replaceAll(".* hash=(\\S+).*", "$1");
+    }
+
+    private static String afterHash(Result r) {
+        return r.line("STATE-AFTER").replaceAll(".*hash=(\\S+).*", "$1");
+    }
+
+    @Test
+    @DisplayName("the original keeps running after its checkpoint, and the image restores twice with the same state")
+    void leaveRunningThenRestoreTwice() throws Exception {
+        Result cold = run(launcher(store(), List.of(), app()), dir, "cold");
+        assertEquals(0, cold.exit(), cold::toString);
+        assertTrue(cold.has("OUTCOME CHECKPOINTED"), cold::toString);
+        assertEquals(List.of("BEFORE R3", "BEFORE R2", "BEFORE R1"), cold.lines("BEFORE"), "reverse order");
+        assertEquals(List.of("AFTER R1 CHECKPOINTED", "AFTER R2 CHECKPOINTED", "AFTER R3 CHECKPOINTED"),
+                cold.lines("AFTER"), "registration order");
+        assertEquals(stateHash(cold), afterHash(cold));
+        assertTrue(cold.has("DONE"), "the original goes on after its checkpoint");
+        List<Path> images = images(store());
+        assertEquals(1, images.size(), "one image");
+        String id = images.get(0).getFileName().toString().substring("img-".length());
+
+        for (String name : new String[] {"restore1", "restore2"}) {
+            Result restored = run(launcher(store(), List.of(), app()), dir, name);
+            assertEquals(0, restored.exit(), restored::toString);
+            assertTrue(restored.has("OUTCOME RESTORED " + id), restored::toString);
+            assertTrue(restored.out().lines().noneMatch(l -> l.startsWith("STATE entries")),
+                    "a restored process does not build its state again");
+            assertEquals(stateHash(cold), afterHash(restored), "same state after restore");
+            assertEquals(List.of("AFTER R1 RESTORED", "AFTER R2 RESTORED", "AFTER R3 RESTORED"),
+                    restored.lines("AFTER"));
+            assertTrue(restored.err().contains("CRYO RESTORED from checkpoint image " + id), restored::toString);
+            assertTrue(restored.err().contains("cryo: restored image " + id), restored::toString);
+            assertTrue(restored.has("DONE"));
+        }
+    }
+
+    @Test
+    @DisplayName("with exitAfterCheckpoint the original exits once the image is written, and the image restores")
+    void exitAfterCheckpoint() throws Exception {
+        Result cold = run(launcher(store(), List.of(), app("--exit-after")), dir, "cold");
+        assertEquals(0, cold.exit(), cold::toString);
+        assertFalse(cold.has("OUTCOME"), "the original exits inside checkpointNow()");
+        assertFalse(cold.has("AFTER "), "no afterRestore in an original that exits");
+        assertEquals(1, images(store()).size());
+
+        Result restored = run(launcher(store(), List.of(), app("--exit-after")), dir, "restored");
+        assertEquals(0, restored.exit(), restored::toString);
+        assertTrue(restored.has("OUTCOME RESTORED"), restored::toString);
+        assertEquals(stateHash(cold), afterHash(restored));
+    }
+
+    @Test
+    @DisplayName("the restored app's exit status is the launcher's")
+    void exitStatusPassesThrough() throws Exception {
+        Result cold = run(launcher(store(), List.of(), app("--fail-after", "R2")), dir, "cold");
+        assertEquals(4, cold.exit(), cold::toString);
+        assertTrue(cold.has("RESTORE-FAILED CHECKPOINTED suppressed=1"), cold::toString);
+        assertEquals(3, cold.lines("AFTER").size(), "every resource gets afterRestore even after a failure");
+        Result restored = run(launcher(store(), List.of(), app("--fail-after", "R2")), dir, "restored");
+        assertTrue(restored.has("RESTORE-FAILED RESTORED suppressed=1"), restored::toString);
+        assertEquals(4, restored.exit(), restored::toString);
+    }
+
+    @Test
+    @DisplayName("a failing beforeCheckpoint takes no snapshot, rolls back the others, and reports every failure")
+    void resourceFailureTakesNoSnapshot() throws Exception {
+        Result r = run(launcher(store(), List.of(), app("--fail-before", "R2", "--fail-after", "R3")), dir, "app");
+        assertEquals(3, r.exit(), r::toString);
+        assertEquals(List.of("BEFORE R3", "BEFORE R2", "BEFORE R1"), r.lines("BEFORE"), "all are notified");
+        assertEquals(List.of("AFTER R1 SKIPPED", "AFTER R3 SKIPPED"), r.lines("AFTER"),
+                "the resources already notified are rolled back, in registration order");
+        // R2's refusal, plus R3's failure during the rollback, both on the one exception.
+        assertTrue(r.has("CHECKPOINT-FAILED RESOURCE_FAILED suppressed=2"), r::toString);
+        assertTrue(r.has("R2 refuses to checkpoint"), r::toString);
+        assertEquals(stateHash(r), afterHash(r));
+        assertTrue(images(store()).isEmpty(), "no image");
+        assertTrue(temporaries(store()).isEmpty(), "nothing half-written");
+    }
+
+    @Test
+    @DisplayName("snapshots are readable by their owner only")
+    void imagesAreOwnerOnly() throws Exception {
+        Result cold = run(launcher(store(), List.of(), app("--entries", "1000")), dir, "cold");
+        assertEquals(0, cold.exit(), cold::toString);
+        Path image = images(store()).get(0);
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(store())));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(image)));
+        try (Stream<Path> files = Files.list(image)) {
+            for (Path f : files.toList()) {
+                assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f::toString);
+            }
+        }
+        String meta = Files.readString(image.resolve("cryo-image.properties"));
+        for (String key : new String[] {"created=", "java.version=", "command=", "main=", "pid=", "image.bytes=",
+                "build.key=", "criu.version="}) {
+            assertTrue(meta.contains(key), "metadata has " + key + ":\n" + meta);
+        }
+    }
+
+    @Test
+    @DisplayName("an image made from another command is not restored: the app starts cold and checkpoints anew")
+    void foreignImageStartsCold() throws Exception {
+        Result first = run(launcher(store(), List.of(), app("--entries", "1000")), dir, "first");
+        assertEquals(0, first.exit(), first::toString);
+        Result other = run(launcher(store(), List.of(), app("--entries", "2000")), dir, "other");
+        assertEquals(0, other.exit(), other::toString);
+        assertTrue(other.err().contains("was made from another command or build"), other::toString);
+        assertTrue(other.has("OUTCOME CHECKPOINTED"), other::toString);
+        assertEquals(2, images(store()).size(), "both images live side by side");
+    }
+
+    @Test
+    @DisplayName("a damaged image is never restored: the launcher says why and starts cold")
+    void corruptImageStartsCold() throws Exception {
+        Result cold = run(launcher(store(), List.of(), app()), dir, "cold");
+        assertEquals(0, cold.exit(), cold::toString);
+        Path image = images(store()).get(0);
+        Path pages;
+        try (Stream<Path> files = Files.list(image)) {
+            pages = files.filter(p -> p.getFileName().toString().startsWith("pages-"))
+                    .max((a, b) -> Long.compare(a.toFile().length(), b.toFile().length())).orElseThrow();
+        }
+        try (var ch = java.nio.channels.FileChannel.open(pages, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() / 2);
+        }
+        Result next = run(launcher(store(), List.of(), app()), dir, "next");
+        assertEquals(0, next.exit(), next::toString);
+        assertTrue(next.err().contains("cannot be used: " + pages.getFileName()), next::toString);
+        assertTrue(next.has("OUTCOME CHECKPOINTED"), "started cold and wrote a new image:\n" + next);
+    }
+}
