@@ -19,7 +19,7 @@ import java.util.HexFormat;
  * <p>Arguments: {@code --entries N} table size; {@code --exit-after} exit after the checkpoint;
  * {@code --fail-before NAME} that resource throws in beforeCheckpoint; {@code --fail-after NAME}
  * throws in afterRestore; {@code --image DIR} image directory option; {@code --linger-ms N} stay
- * alive that long after the checkpoint; {@code --ballast-mb N} extra live heap (a slower dump).
+ * alive that long after the checkpoint, or until {@code --linger-until FILE} exists; {@code --ballast-mb N} extra live heap (a slower dump).
  */
 public final class StatefulApp {
     private static long[] table;
@@ -33,6 +33,7 @@ public final class StatefulApp {
         Path image = null;
         long lingerMs = 0;
         int ballastMb = 0;
+        Path lingerUntil = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--entries" -> entries = Integer.parseInt(args[++i]);
@@ -42,6 +43,7 @@ public final class StatefulApp {
                 case "--image" -> image = Path.of(args[++i]);
                 case "--linger-ms" -> lingerMs = Long.parseLong(args[++i]);
                 case "--ballast-mb" -> ballastMb = Integer.parseInt(args[++i]);
+                case "--linger-until" -> lingerUntil = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException(args[i]);
             }
         }
@@ -108,8 +110,9 @@ public final class StatefulApp {
         }
         System.out.println("STATE-AFTER hash=" + hash(table) + " ballast=" + ballastOk());
         System.out.flush();
-        if (lingerMs > 0) {
-            Thread.sleep(lingerMs);
+        long lingerEnd = System.nanoTime() + lingerMs * 1_000_000;
+        while (System.nanoTime() < lingerEnd && (lingerUntil == null || !java.nio.file.Files.exists(lingerUntil))) {
+            Thread.sleep(20);
         }
         System.out.println("DONE");
         System.exit(status);
