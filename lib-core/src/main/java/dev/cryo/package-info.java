@@ -1,0 +1,49 @@
+/**
+ * Cryo: checkpoint a running JVM, GPU state included, and restore it later.
+ *
+ * <h2>The call</h2>
+ * An app calls {@link dev.cryo.Checkpointer#checkpointNow()} once its start-up is done. That call
+ * <ol>
+ *   <li>checks, before touching anything, that the snapshot can be taken: privileges (root, or
+ *       {@code CAP_CHECKPOINT_RESTORE} with {@code CAP_SYS_PTRACE}), CRIU 4.0+ and libcriu found,
+ *       the image directory writable, and free space for the process's resident memory;</li>
+ *   <li>calls {@link dev.cryo.Resource#beforeCheckpoint()} on every registered resource, the
+ *       <em>last registered first</em>;</li>
+ *   <li>suspends the process's CUDA state if it has any (lock, then copy device memory to the
+ *       host);</li>
+ *   <li>dumps the whole process with CRIU into a new image and keeps it running;</li>
+ *   <li>in whichever process goes on, the original or a copy restored from the image: resumes the
+ *       CUDA state, then calls {@link dev.cryo.Resource#afterRestore(CheckpointOutcome)} on every
+ *       resource, <em>in registration order</em>, and returns a {@link dev.cryo.CheckpointOutcome}
+ *       saying which process it is ({@code CHECKPOINTED} or {@code RESTORED}).</li>
+ * </ol>
+ * With {@link dev.cryo.CheckpointOptions.Builder#exitAfterCheckpoint(boolean)} the original exits
+ * with status 0 once its image is complete, without calling {@code afterRestore}.
+ *
+ * <h2>Failures</h2>
+ * Every resource is notified even when one fails. When any {@code beforeCheckpoint} throws, no
+ * snapshot is taken: the resources whose {@code beforeCheckpoint} succeeded get
+ * {@code afterRestore} with a {@code SKIPPED} outcome, and the caller gets one
+ * {@link dev.cryo.CheckpointException} with each failure (those of the roll-back too) as a
+ * {@linkplain java.lang.Throwable#getSuppressed() suppressed} exception. Any other failure (CRIU,
+ * the GPU, the disk) also rolls back and throws {@code CheckpointException}; its
+ * {@link dev.cryo.CheckpointException#reason() reason} says what failed and its message what to
+ * do. The app goes on as before, with its GPU state intact. Failures of {@code afterRestore}
+ * callbacks are collected the same way into one {@link dev.cryo.RestoreException}, thrown after
+ * every resource was called. An {@link java.lang.InterruptedException} from a callback is kept
+ * as suppressed and the thread's interrupt flag is set again.
+ *
+ * <h2>Images</h2>
+ * An image is a directory written as {@code .tmp-<id>-<pid>} and renamed to {@code img-<id>} only
+ * after CRIU succeeded and its metadata file is written; it is never restored half-written, and
+ * leftovers of a crashed checkpoint are removed by the next start. Image directories are
+ * {@code 0700} and their files {@code 0600}: an image holds every secret the process had. The
+ * launcher ({@code bin/cryo run --image DIR -- COMMAND}) restores the newest image made from the
+ * same command, or starts the command cold.
+ *
+ * <h2>Threads</h2>
+ * {@code checkpointNow()} may be called from any thread, one call at a time: a second concurrent
+ * call fails with {@link dev.cryo.CheckpointException.Reason#IN_PROGRESS}. Resources are held
+ * strongly (unlike org.crac's global context), so a lambda stays registered.
+ */
+package dev.cryo;

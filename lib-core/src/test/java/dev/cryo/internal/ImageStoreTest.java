@@ -1,0 +1,78 @@
+package dev.cryo.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ImageStoreTest {
+    @TempDir
+    Path dir;
+
+    private ImageStore.Image commitFake(ImageStore store, String id) throws Exception {
+        Path tmp = store.begin(id);
+        Files.write(tmp.resolve("inventory.img"), new byte[] {1, 2, 3});
+        Files.write(tmp.resolve("pages-1.img"), new byte[4096]);
+        Files.writeString(tmp.resolve("dump.log"), "log");
+        store.commit(tmp, id, Map.of("format", "1", "build.key", "k"));
+        return store.images().get(0);
+    }
+
+    @Test
+    @DisplayName("commit lists every file with its size and renames into img-<id>")
+    void commit() throws Exception {
+        ImageStore store = new ImageStore(dir.resolve("s"));
+        ImageStore.Image image = commitFake(store, "20260101T000000Z-aa");
+        assertEquals("20260101T000000Z-aa", image.id());
+        assertEquals("3", image.metadata().get("file.inventory.img"));
+        assertEquals("4096", image.metadata().get("file.pages-1.img"));
+        assertEquals(4099, image.metadata().getLong("image.bytes", 0));
+        assertTrue(image.defect().isEmpty(), image.defect()::toString);
+        assertTrue(store.root().resolve(".").toFile().list().length == 1, "only the image is left");
+    }
+
+    @Test
+    @DisplayName("a truncated or missing file makes the image defective")
+    void defects() throws Exception {
+        ImageStore store = new ImageStore(dir.resolve("s"));
+        ImageStore.Image image = commitFake(store, "20260101T000000Z-bb");
+        Files.write(image.dir().resolve("pages-1.img"), new byte[10]);
+        assertTrue(store.images().get(0).defect().orElseThrow().contains("pages-1.img is 10 bytes"));
+        Files.delete(image.dir().resolve("pages-1.img"));
+        assertTrue(store.images().get(0).defect().orElseThrow().contains("missing"));
+        Files.delete(image.dir().resolve(ImageMetadata.FILE_NAME));
+        assertTrue(store.images().get(0).defect().orElseThrow().contains("no readable"));
+    }
+
+    @Test
+    @DisplayName("abort keeps CRIU's log and removes the rest; stale temporaries of dead writers go")
+    void abortAndStale() throws Exception {
+        ImageStore store = new ImageStore(dir.resolve("s"));
+        Path tmp = store.begin("x");
+        Files.writeString(tmp.resolve("dump.log"), "Error (criu): boom");
+        assertTrue(store.abort(tmp, "dump.log").isPresent());
+        assertFalse(Files.exists(tmp));
+        assertEquals("Error (criu): boom", Files.readString(store.root().resolve(ImageStore.FAILED_LOG)));
+
+        Path live = store.begin("mine");                       // this process: alive, kept
+        Path dead = Files.createDirectory(store.root().resolve(".tmp-old-2147483646"));
+        assertEquals(1, store.removeStale());
+        assertTrue(Files.exists(live));
+        assertFalse(Files.exists(dead));
+    }
+
+    @Test
+    @DisplayName("image ids sort by time and differ")
+    void ids() {
+        String a = ImageStore.newId();
+        String b = ImageStore.newId();
+        assertFalse(a.equals(b));
+        assertTrue(a.matches("\\d{8}T\\d{6}Z-[0-9a-f]{8}"), a);
+    }
+}
