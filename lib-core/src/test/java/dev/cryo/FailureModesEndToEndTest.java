@@ -93,6 +93,18 @@ class FailureModesEndToEndTest {
     }
 
     @Test
+    @DisplayName("CRIU older than 4.0 (a real 3.17): CRIU_UNAVAILABLE with the version and the fix")
+    void criuTooOld() throws Exception {
+        Path old = Path.of(System.getenv().getOrDefault("CRYO_HOME", System.getProperty("user.home") + "/.cryo"),
+                "criu-3.17", "criu");
+        assumeTrue(Files.isExecutable(old), "bin/test installs bookworm's CRIU 3.17 at " + old);
+        Result r = run(app("--image", store().toString()), dir, "app", Map.of("CRYO_CRIU", old.toString()));
+        assertTrue(r.has("CHECKPOINT-FAILED CRIU_UNAVAILABLE"), r::toString);
+        assertTrue(r.has("CRIU 3.17.1") && r.has("too old") && r.has("bin/bootstrap"), r::toString);
+        assertStateKept(r);
+    }
+
+    @Test
     @DisplayName("image directory that cannot be a directory: IMAGE_DIRECTORY with the fix")
     void imageDirectoryNotADirectory() throws Exception {
         Path file = Files.writeString(dir.resolve("a-file"), "x");
