@@ -1,6 +1,7 @@
 package dev.cryo.internal.launch;
 
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.criu.CriuException;
@@ -155,6 +156,11 @@ public final class Launcher {
             Optional<String> defect = image.defect();
             if (defect.isPresent()) {
                 say("image " + image.id() + " cannot be used: " + defect.get());
+                continue;
+            }
+            Optional<String> gpuMisfit = GpuInventory.misfit(image.metadata().asMap(), GpuInventory.present());
+            if (gpuMisfit.isPresent()) {
+                say("image " + image.id() + " cannot be restored here: " + gpuMisfit.get());
                 continue;
             }
             if (!key.equals(image.metadata().get("build.key"))) {
