@@ -98,6 +98,27 @@ class CheckpointRestoreEndToEndTest {
     }
 
     @Test
+    @DisplayName("SIGTERM to the launcher reaches the app, cold and restored; the exit status is the app's; no orphan")
+    void signalsReachTheApp() throws Exception {
+        List<String> cmd = app("--linger-ms", "60000");
+        for (String name : new String[] {"cold", "restored"}) {
+            Process launcher = ChildJvm.start(launcher(store(), List.of(), cmd), dir, name, java.util.Map.of());
+            Path out = dir.resolve(name + ".out");
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (!Files.readString(out).contains("STATE-AFTER")) {
+                assertTrue(System.nanoTime() < deadline && launcher.isAlive(), name + " never got past its checkpoint");
+                Thread.sleep(20);
+            }
+            long appPid = Long.parseLong(Files.readString(out).replaceAll("(?s).*OUTCOME \\S+ \\S+ pid=(\\d+).*", "$1"));
+            new ProcessBuilder("kill", "-TERM", Long.toString(launcher.pid())).start().waitFor();
+            Result r = ChildJvm.finish(launcher, dir, name);
+            assertEquals(143, r.exit(), "128 + SIGTERM, the app's own status:\n" + r);
+            assertTrue(r.has("OUTCOME " + (name.equals("cold") ? "CHECKPOINTED" : "RESTORED")), r::toString);
+            ChildJvm.awaitGone(appPid);
+        }
+    }
+
+    @Test
     @DisplayName("a failing beforeCheckpoint takes no snapshot, rolls back the others, and reports every failure")
     void resourceFailureTakesNoSnapshot() throws Exception {
         Result r = run(launcher(store(), List.of(), app("--fail-before", "R2", "--fail-after", "R3")), dir, "app");
