@@ -1,47 +1,109 @@
-# Sourced by Cryo's scripts: picks a JDK >= 22 and finds the CRIU that bin/bootstrap installs.
-# Prints nothing unless something is missing.
+# Sourced (not run) by Cryo's scripts: bin/bootstrap, bin/cryo, bin/test, bin/demo,
+# device/prepare-carry.sh. It
+#  - defines cryo_find_jdk, which picks a JDK >= 22 (FFM is final from 22), exports JAVA_HOME and
+#    puts $JAVA_HOME/bin first in PATH, and runs it once, quietly (call it again to get the error
+#    message and status when there is no such JDK);
+#  - exports CRYO_HOME (default ~/.cryo) and, once bin/bootstrap has installed CRIU into
+#    $CRYO_HOME/criu, CRYO_CRIU and CRYO_CRIU_LIB (a value the user set is kept).
+# It sets no shell options and prints nothing, except cryo_find_jdk's message when it finds no JDK.
 
-cryo_java_feature() { # JAVA_HOME -> feature version (17, 25, ...) or nothing
-  local rel="$1/release" v
-  [ -f "$rel" ] || return 1
-  v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$rel")
-  [ "$v" = 1 ] && v=8
-  [ -n "$v" ] && echo "$v"
+# cryo_java_version HOME: prints the version of the JDK in HOME (25.0.3, 17.0.15, 1.8.0_412), read
+# from HOME/release, else from `HOME/bin/java -version`; returns 1 when there is none.
+cryo_java_version() {
+  local v=""
+  if [ -f "$1/release" ]; then
+    v=$(sed -n 's/^JAVA_VERSION="\([^"]*\)".*/\1/p' "$1/release" 2>/dev/null | sed -n 1p)
+  fi
+  if [ -z "$v" ] && [ -x "$1/bin/java" ]; then
+    v=$("$1/bin/java" -version 2>&1 | sed -n 's/.* version "\([^"]*\)".*/\1/p' | sed -n 1p)
+  fi
+  [ -n "$v" ] || return 1
+  echo "$v"
 }
 
+# cryo_java_feature HOME: prints the feature version of the JDK in HOME (25, 17; 8 for 1.8.0).
+cryo_java_feature() {
+  local v
+  v=$(cryo_java_version "$1") || return 1
+  case $v in 1.*) v=${v#1.} ;; esac
+  v=${v%%[!0-9]*}
+  [ -n "$v" ] || return 1
+  echo "$v"
+}
+
+# cryo_find_jdk: the first of $JAVA_HOME, the `java` on PATH, and the newest JDK under
+# /usr/lib/jvm (then /opt/java, /opt/cryo-carry/jre: the device bundle) that is >= 22.
 cryo_find_jdk() {
-  local seen="" home v best="" bestv=0
-  if [ -n "${JAVA_HOME:-}" ] && v=$(cryo_java_feature "$JAVA_HOME") && [ "$v" -ge 22 ]; then
-    best=$JAVA_HOME
-  else
-    [ -n "${JAVA_HOME:-}" ] && seen="$seen $JAVA_HOME(${v:-?})"
-    if command -v java >/dev/null 2>&1; then
-      home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-      if v=$(cryo_java_feature "$home") && [ "$v" -ge 22 ]; then best=$home; else seen="$seen $home(${v:-?})"; fi
+  local home full v best="" bestfull="" seen="" visited=" "
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "${JAVA_HOME%/}/bin/java" ]; then
+    home=$(readlink -f "${JAVA_HOME%/}")
+    visited="$visited$home "
+    v=$(cryo_java_feature "$home") || v=""
+    if [ -n "$v" ] && [ "$v" -ge 22 ]; then
+      best=$home
+    else
+      seen="$seen${seen:+, }$(cryo_java_version "$home" || echo '?') in $home (JAVA_HOME)"
     fi
-    if [ -z "$best" ]; then
-      for home in /usr/lib/jvm/*/ /opt/java/*/ /opt/cryo-carry/jre/; do
-        home=${home%/}
-        [ -x "$home/bin/java" ] || continue
-        v=$(cryo_java_feature "$home") || continue
-        if [ "$v" -ge 22 ] && [ "$v" -gt "$bestv" ]; then best=$home; bestv=$v; else seen="$seen $home($v)"; fi
-      done
-    fi
+  elif [ -n "${JAVA_HOME:-}" ]; then
+    seen="no java in JAVA_HOME=$JAVA_HOME"
+  fi
+  if [ -z "$best" ] && command -v java >/dev/null 2>&1; then
+    home=$(readlink -f "$(command -v java)")
+    home=${home%/bin/java}
+    case $visited in *" $home "*) ;; *)
+      visited="$visited$home "
+      v=$(cryo_java_feature "$home") || v=""
+      if [ -n "$v" ] && [ "$v" -ge 22 ]; then
+        best=$home
+      else
+        seen="$seen${seen:+, }$(cryo_java_version "$home" || echo '?') in $home (java on PATH)"
+      fi ;;
+    esac
   fi
   if [ -z "$best" ]; then
-    echo "Cryo needs a JDK 22 or newer (the Foreign Function & Memory API is final from 22); found:${seen:- none}." >&2
-    echo "Install one (Debian/Ubuntu: apt-get install openjdk-25-jdk, or Temurin 25) or set JAVA_HOME." >&2
+    for home in /usr/lib/jvm/* /opt/java/* /opt/cryo-carry/jre; do
+      [ -x "$home/bin/java" ] || continue
+      home=$(readlink -f "$home")
+      case $visited in *" $home "*) continue ;; esac
+      visited="$visited$home "
+      full=$(cryo_java_version "$home") || continue
+      v=$(cryo_java_feature "$home") || continue
+      if [ "$v" -ge 22 ]; then
+        if [ -z "$best" ] || [ "$(printf '%s\n%s\n' "$bestfull" "$full" | sort -V | sed -n 2p)" = "$full" ] \
+             && [ "$full" != "$bestfull" ]; then
+          best=$home bestfull=$full
+        fi
+      else
+        seen="$seen${seen:+, }$full in $home"
+      fi
+    done
+  fi
+  if [ -z "$best" ]; then
+    echo "Cryo needs a JDK 22 or newer (the Foreign Function & Memory API is final from 22); found: ${seen:-no JDK at all}." >&2
+    echo "Install one (e.g. apt-get install openjdk-25-jdk, or Temurin 25 from adoptium.net) or set JAVA_HOME." >&2
     return 1
   fi
   export JAVA_HOME=$best
-  export PATH="$JAVA_HOME/bin:$PATH"
+  case ":$PATH:" in
+    ":$JAVA_HOME/bin:"*) ;;
+    *) export PATH="$JAVA_HOME/bin:$PATH" ;;
+  esac
+  # Maven's own guava warns about sun.misc.Unsafe on JDK >= 24: noise in our logs. (The option
+  # exists from JDK 23 only: never pass it to an older one, which would refuse to start.)
+  v=$(cryo_java_feature "$JAVA_HOME") || v=0
+  if [ "$v" -ge 24 ]; then
+    case " ${MAVEN_OPTS:-} " in
+      *" --sun-misc-unsafe-memory-access="*) ;;
+      *) export MAVEN_OPTS="${MAVEN_OPTS:+$MAVEN_OPTS }--sun-misc-unsafe-memory-access=allow" ;;
+    esac
+  fi
+  return 0
 }
 
-export CRYO_HOME=${CRYO_HOME:-$HOME/.cryo}
+export CRYO_HOME="${CRYO_HOME:-${HOME:-$(cd ~ 2>/dev/null && pwd || echo /root)}/.cryo}"
 if [ -x "$CRYO_HOME/criu/criu" ]; then
-  export CRYO_CRIU=${CRYO_CRIU:-$CRYO_HOME/criu/criu}
-  export CRYO_CRIU_LIB=${CRYO_CRIU_LIB:-$CRYO_HOME/criu/lib/libcriu.so.2}
+  export CRYO_CRIU="${CRYO_CRIU:-$CRYO_HOME/criu/criu}"
+  export CRYO_CRIU_LIB="${CRYO_CRIU_LIB:-$CRYO_HOME/criu/lib/libcriu.so.2}"
 fi
 
-# Maven's own guava warns on JDK >= 24 about sun.misc.Unsafe; the warnings are noise in our logs.
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+cryo_find_jdk 2>/dev/null || :
