@@ -20,8 +20,10 @@ public final class CheckpointOptions {
     private final long ghostLimitBytes;
     private final int criuLogLevel;
     private final Duration gpuLockTimeout;
+    private final boolean collectGarbage;
 
     private CheckpointOptions(Builder b) {
+        this.collectGarbage = b.collectGarbage;
         this.imageDirectory = b.imageDirectory;
         this.exitAfterCheckpoint = b.exitAfterCheckpoint;
         this.tcpEstablished = b.tcpEstablished;
@@ -87,6 +89,11 @@ public final class CheckpointOptions {
         return gpuLockTimeout;
     }
 
+    /** Whether a full garbage collection runs before the dump, to keep the image small. */
+    public boolean collectGarbage() {
+        return collectGarbage;
+    }
+
     /** Builds {@link CheckpointOptions}. */
     public static final class Builder {
         private Path imageDirectory;
@@ -97,6 +104,7 @@ public final class CheckpointOptions {
         private long ghostLimitBytes = 1L << 20;
         private int criuLogLevel = Integer.getInteger("cryo.criu.logLevel", 2);
         private Duration gpuLockTimeout = Duration.ofSeconds(30);
+        private boolean collectGarbage = !Boolean.getBoolean("cryo.noGc");
 
         private Builder() {}
 
@@ -154,6 +162,15 @@ public final class CheckpointOptions {
                 throw new IllegalArgumentException("GPU lock timeout must be positive: " + timeout);
             }
             this.gpuLockTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Run a full garbage collection before the dump so that the image holds live data only;
+         * default true (or false with {@code -Dcryo.noGc=true}).
+         */
+        public Builder collectGarbage(boolean value) {
+            this.collectGarbage = value;
             return this;
         }
 

@@ -73,6 +73,10 @@ final class CheckpointRun {
             throw e;
         }
 
+        if (options.collectGarbage()) {
+            compactHeap();
+        }
+
         String id = ImageStore.newId();
         Path tmp;
         try {
@@ -195,6 +199,20 @@ final class CheckpointRun {
         CheckpointOutcome skipped = new CheckpointOutcome(CheckpointOutcome.Kind.SKIPPED, null, null,
                 "checkpoint failed: " + why, Duration.ZERO);
         Checkpointer.RESOURCES.afterRestore(ready, skipped).forEach(e::addSuppressed);
+    }
+
+    /**
+     * A full collection before the dump: CRIU copies every resident page, garbage included, and
+     * after a full GC the JVM gives free heap back to the OS (JEP 346), so the image holds little
+     * more than live data. Smaller images write and restore faster.
+     */
+    private void compactHeap() {
+        long t = System.nanoTime();
+        long before = ProcessFacts.residentBytes();
+        System.gc();
+        long after = ProcessFacts.residentBytes();
+        step("gc", t);
+        LOG.info("Collected garbage before the checkpoint: resident memory {} -> {}", megabytes(before), megabytes(after));
     }
 
     /** Checks everything that can be checked before any resource is disturbed. */

@@ -306,7 +306,9 @@ class FailureModesEndToEndTest {
     private long awaitCriuStarted(Process launcher) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (System.nanoTime() < deadline) {
-            assertTrue(launcher.isAlive(), "the app ended before its dump was caught");
+            if (!launcher.isAlive()) {
+                throw new AssertionError("the app ended before its dump was caught:\n" + ChildJvm.read(dir, "app", -1));
+            }
             long criu = criuSwrkPid();
             if (criu > 0 && !temporaries(store()).isEmpty()) {
                 return criu;
