@@ -4,7 +4,7 @@
  */
 module dev.cryo {
     requires dev.cryo.criu;
-    // requires dev.cryo.cuda; (GPU step: added with lib-cuda)
+    requires dev.cryo.cuda;
     requires org.slf4j;
     requires jdk.unsupported; // sun.misc.Signal: the launcher passes SIGTERM/SIGINT on to the app
 

@@ -2,6 +2,10 @@ package dev.cryo;
 
 import dev.cryo.CheckpointException.Reason;
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.GpuInventory;
+import dev.cryo.internal.cuda.GpuCheckpoint;
+import dev.cryo.internal.cuda.GpuDevice;
+import dev.cryo.internal.cuda.GpuPair;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.ProcessFacts;
@@ -18,10 +22,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -59,6 +65,7 @@ final class CheckpointRun {
     private CheckpointOutcome locked() throws CheckpointException, RestoreException {
         ImageStore store = new ImageStore(ImageLocation.resolve(options));
         LibCriu criu = preflight(store);
+        Optional<GpuCheckpoint> gpu = detectGpu();
 
         long t = System.nanoTime();
         ResourceChain.Notified<Resource> notified = Checkpointer.RESOURCES.beforeCheckpoint();
@@ -76,6 +83,10 @@ final class CheckpointRun {
         if (options.collectGarbage()) {
             compactHeap();
         }
+        Map<String, String> gpuFacts = new LinkedHashMap<>();
+        if (gpu.isPresent()) {
+            suspendGpu(gpu.get(), gpuFacts, notified.ready());
+        }
 
         String id = ImageStore.newId();
         Path tmp;
@@ -83,11 +94,13 @@ final class CheckpointRun {
             tmp = store.begin(id);
         } catch (IOException e) {
             CheckpointException ce = imageDirectoryError(store, e);
+            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "the image directory could not be created");
             throw ce;
         }
 
         Map<String, String> metadata = describe(id, tmp);
+        metadata.putAll(gpuFacts);
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         DumpResult result;
         t = System.nanoTime();
@@ -106,12 +119,14 @@ final class CheckpointRun {
         } catch (CriuException e) {
             Path kept = store.abort(tmp, DUMP_LOG).orElse(null);
             CheckpointException ce = dumpError(e, kept, store);
+            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "CRIU failed");
             throw ce;
         } catch (RuntimeException e) {
             store.abort(tmp, DUMP_LOG);
             CheckpointException ce = new CheckpointException(Reason.DUMP_FAILED,
                     "Checkpoint failed before CRIU could dump: " + e, e);
+            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "the dump could not start");
             throw ce;
         }
@@ -119,9 +134,9 @@ final class CheckpointRun {
         reapLibCriuZombies(childrenBefore);
 
         if (result == DumpResult.RESTORED) {
-            return restored(store, id, notified.ready());
+            return restored(store, id, notified.ready(), gpu);
         }
-        return dumped(store, id, tmp, metadata, notified.ready());
+        return dumped(store, id, tmp, metadata, notified.ready(), gpu);
     }
 
     /**
@@ -138,17 +153,44 @@ final class CheckpointRun {
         }
     }
 
-    private CheckpointOutcome restored(ImageStore store, String id, List<Resource> ready) throws RestoreException {
+    private CheckpointOutcome restored(ImageStore store, String id, List<Resource> ready, Optional<GpuCheckpoint> gpu)
+            throws RestoreException {
         // The marker comes first so that log readers can tell a restored process at once.
         LOG.info("CRYO RESTORED from checkpoint image {} ({})", id, store.imagePath(id));
         CheckpointOutcome outcome = new CheckpointOutcome(CheckpointOutcome.Kind.RESTORED, store.imagePath(id), id,
                 null, Duration.ZERO);
-        notifyAfterRestore(ready, outcome);
+        Exception gpuFailure = null;
+        if (gpu.isPresent()) {
+            try {
+                // The process is locked: its own CUDA calls would block until unlock, so the GPUs
+                // present now are read from the driver's /proc listing.
+                List<GpuDevice> now = new ArrayList<>();
+                List<GpuInventory.Gpu> present = GpuInventory.present();
+                for (int i = 0; i < present.size(); i++) {
+                    now.add(new GpuDevice(i, present.get(i).model(), GpuDevice.parseUuid(present.get(i).uuid()), -1));
+                }
+                List<GpuPair> remap = GpuCheckpoint.planRemap(gpu.get().devices(), now);
+                GpuCheckpoint.Resumed r = gpu.get().resume(remap);
+                LOG.info("GPU state restored{}: restore {} ms, unlock {} ms", remap.isEmpty() ? ""
+                        : " onto other GPUs " + remap.stream().map(p -> p.to().uuidString()).toList(),
+                        r.restoreMillis(), r.unlockMillis());
+            } catch (RuntimeException e) {
+                gpuFailure = new IllegalStateException("The GPU state of image " + id + " could not be restored: "
+                        + e.getMessage() + " This process has no usable GPU state: stop it and start the app cold"
+                        + " (bin/cryo run --cold), or restore where the GPUs of the checkpoint are.", e);
+            }
+        }
+        List<Exception> failures = new ArrayList<>();
+        if (gpuFailure != null) {
+            failures.add(gpuFailure);
+        }
+        failures.addAll(Checkpointer.RESOURCES.afterRestore(ready, outcome));
+        throwIfFailed(failures, outcome);
         return outcome;
     }
 
     private CheckpointOutcome dumped(ImageStore store, String id, Path tmp, Map<String, String> metadata,
-            List<Resource> ready) throws CheckpointException, RestoreException {
+            List<Resource> ready, Optional<GpuCheckpoint> gpu) throws CheckpointException, RestoreException {
         long t = System.nanoTime();
         Path image;
         try {
@@ -167,6 +209,7 @@ final class CheckpointRun {
             store.abort(tmp, DUMP_LOG);
             CheckpointException ce = Files.isWritable(store.root()) && isNoSpace(e)
                     ? noSpace(store, e) : imageDirectoryError(store, e);
+            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(ready, ce, "the image could not be completed");
             throw ce;
         }
@@ -180,14 +223,24 @@ final class CheckpointRun {
             System.exit(0);
         }
         CheckpointOutcome outcome = new CheckpointOutcome(CheckpointOutcome.Kind.CHECKPOINTED, image, id, null, pause);
-        notifyAfterRestore(ready, outcome);
+        List<Exception> failures = new ArrayList<>();
+        if (gpu.isPresent()) {
+            try {
+                GpuCheckpoint.Resumed r = gpu.get().resume(List.of());
+                LOG.info("GPU state back on the GPU in the original process: restore {} ms, unlock {} ms",
+                        r.restoreMillis(), r.unlockMillis());
+            } catch (RuntimeException e) {
+                failures.add(e);
+            }
+        }
+        failures.addAll(Checkpointer.RESOURCES.afterRestore(ready, outcome));
+        throwIfFailed(failures, outcome);
         return outcome;
     }
 
-    private void notifyAfterRestore(List<Resource> ready, CheckpointOutcome outcome) throws RestoreException {
-        List<Exception> failures = Checkpointer.RESOURCES.afterRestore(ready, outcome);
+    private static void throwIfFailed(List<Exception> failures, CheckpointOutcome outcome) throws RestoreException {
         if (!failures.isEmpty()) {
-            RestoreException e = new RestoreException(failures.size() + " resource(s) failed in afterRestore ("
+            RestoreException e = new RestoreException(failures.size() + " failure(s) bringing the process back ("
                     + outcome.kind() + "): " + failures.get(0).getMessage(), outcome, null);
             failures.forEach(e::addSuppressed);
             throw e;
@@ -199,6 +252,54 @@ final class CheckpointRun {
         CheckpointOutcome skipped = new CheckpointOutcome(CheckpointOutcome.Kind.SKIPPED, null, null,
                 "checkpoint failed: " + why, Duration.ZERO);
         Checkpointer.RESOURCES.afterRestore(ready, skipped).forEach(e::addSuppressed);
+    }
+
+    /** The process's CUDA state, if it has any; a driver without the checkpoint API is an error. */
+    private static Optional<GpuCheckpoint> detectGpu() throws CheckpointException {
+        try {
+            return GpuCheckpoint.forCurrentProcess();
+        } catch (RuntimeException e) {
+            throw new CheckpointException(Reason.GPU, "This process uses CUDA, and its GPU state cannot be"
+                    + " checkpointed here: " + e.getMessage(), e);
+        }
+    }
+
+    /** Lock and checkpoint the CUDA state; on failure the GPU state is intact and the resources rolled back. */
+    private void suspendGpu(GpuCheckpoint gpu, Map<String, String> facts, List<Resource> ready)
+            throws CheckpointException {
+        long residentBefore = ProcessFacts.residentBytes();
+        long t = System.nanoTime();
+        GpuCheckpoint.Suspended s;
+        try {
+            s = gpu.suspend(options.gpuLockTimeout());
+        } catch (RuntimeException e) {
+            CheckpointException ce = new CheckpointException(Reason.GPU, "Could not checkpoint the GPU state: "
+                    + e.getMessage() + ". No snapshot was taken; the app goes on with its GPU state intact.", e);
+            rollback(ready, ce, "the GPU state could not be checkpointed");
+            throw ce;
+        }
+        step("gpuSuspend", t);
+        long moved = Math.max(0, ProcessFacts.residentBytes() - residentBefore);
+        facts.putAll(GpuCheckpoint.describe(gpu.devices()));
+        facts.put("gpu.driver", gpu.driverVersion());
+        facts.put("gpu.hostBytes", Long.toString(moved));
+        facts.put("gpu.lockMillis", Long.toString(s.lockMillis()));
+        facts.put("gpu.checkpointMillis", Long.toString(s.checkpointMillis()));
+        LOG.info("GPU state checkpointed: {} moved to host memory; lock {} ms, checkpoint {} ms ({})", megabytes(moved),
+                s.lockMillis(), s.checkpointMillis(), rate(moved, s.checkpointMillis()));
+    }
+
+    /** After a failure past the GPU suspend: the GPU state goes back, or the failure says why not. */
+    private static void resumeAfterFailure(GpuCheckpoint gpu, CheckpointException failure) {
+        try {
+            gpu.resume(List.of());
+        } catch (RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    static String rate(long bytes, long millis) {
+        return millis <= 0 ? "-" : String.format(Locale.ROOT, "%.2f GB/s", bytes / 1e6 / millis);
     }
 
     /**

@@ -1,0 +1,14 @@
+package dev.cryo.internal.cuda;
+
+/** The CUDA driver, or its checkpoint API, or a fitting GPU is not there; the message says what to do. */
+public final class CudaUnavailableException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public CudaUnavailableException(String message) {
+        super(message);
+    }
+
+    public CudaUnavailableException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,331 @@
+package dev.cryo.samples.gpu;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.cryo.CheckpointException;
+import dev.cryo.CheckpointOptions;
+import dev.cryo.CheckpointOutcome;
+import dev.cryo.Checkpointer;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+
+/**
+ * A GPU app that starts the way a model server does: it reads its weights from a file into device
+ * memory, compiles its kernels with NVRTC, runs a warm-up inference, then calls
+ * {@code Checkpointer.checkpointNow()} and serves inferences, checking each result bit for bit
+ * against the one it computed before the checkpoint, and a checksum of all its device memory.
+ *
+ * <p>Arguments: {@code --weights-gib N} (default 4), {@code --weights-file PATH}, {@code --requests N}
+ * (default 5), {@code --no-checkpoint}, {@code --write-weights-only}, and to show failures that must
+ * leave the app serving: {@code --managed-mb N} (unified memory, which the driver cannot checkpoint),
+ * {@code --busy-ms N} with {@code --lock-timeout-ms N} (a kernel still running past the lock timeout). Prints {@code VERIFY OK} or
+ * {@code VERIFY FAILED}, and {@code CRYO-TIME <event>_epoch_ms=...} lines a script can time.
+ */
+public final class GpuModelServer {
+    private static final int ROWS = 4096;
+    private static final int COLS = 4096;
+    private static final String KERNELS = """
+            extern "C" __global__ void checksum(const unsigned int* w, unsigned long long n, unsigned long long* out) {
+              unsigned long long local = 0;
+              for (unsigned long long i = blockIdx.x * (unsigned long long) blockDim.x + threadIdx.x; i < n;
+                   i += (unsigned long long) gridDim.x * blockDim.x)
+                local += (unsigned long long) (w[i] ^ (unsigned int) (i * 2654435761u));
+              atomicAdd(out, local);
+            }
+            extern "C" __global__ void spin(long long cycles) {
+              long long start = clock64();
+              while (clock64() - start < cycles) { }
+            }
+            extern "C" __global__ void matvec(const float* W, const float* x, float* y, int rows, int cols) {
+              int r = blockIdx.x * blockDim.x + threadIdx.x;
+              if (r < rows) {
+                float acc = 0.0f;
+                for (int c = 0; c < cols; c++) acc += W[(size_t) r * cols + c] * x[c];
+                y[r] = acc;
+              }
+            }
+            """;
+
+    private final Arena arena = Arena.global();
+    private long weights;
+    private long bytes;
+    private long x;
+    private long y;
+    private long sum;
+    private MemorySegment checksumFn;
+    private MemorySegment matvecFn;
+    private MemorySegment spinFn;
+
+    public static void main(String[] args) throws Throwable {
+        double gib = 4;
+        Path file = null;
+        int requests = 5;
+        boolean checkpoint = true;
+        boolean writeOnly = false;
+        long managedMb = 0;
+        long busyMs = 0;
+        long lockTimeoutMs = 30_000;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--weights-gib" -> gib = Double.parseDouble(args[++i]);
+                case "--weights-file" -> file = Path.of(args[++i]);
+                case "--requests" -> requests = Integer.parseInt(args[++i]);
+                case "--no-checkpoint" -> checkpoint = false;
+                case "--write-weights-only" -> writeOnly = true;
+                case "--managed-mb" -> managedMb = Long.parseLong(args[++i]);
+                case "--busy-ms" -> busyMs = Long.parseLong(args[++i]);
+                case "--lock-timeout-ms" -> lockTimeoutMs = Long.parseLong(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        long bytes = (long) (gib * (1L << 30)) & ~((1L << 20) - 1);
+        if (file == null) {
+            file = Path.of("/tmp/cryo-weights-" + bytes + ".bin");
+        }
+        writeWeights(file, bytes);
+        if (writeOnly) {
+            return;
+        }
+        GpuModelServer server = new GpuModelServer();
+        long t0 = System.nanoTime();
+        String device = server.init();
+        long t1 = System.nanoTime();
+        server.load(file, bytes);
+        long t2 = System.nanoTime();
+        server.compile();
+        long t3 = System.nanoTime();
+        String expected = server.infer();
+        long expectedSum = server.checksum();
+        System.out.println("CRYO-TIME warmup_inference_epoch_ms=" + System.currentTimeMillis());
+        System.out.printf("device %s; weights %.2f GiB; init %d ms, load %d ms (%.2f GB/s), compile %d ms%n", device,
+                bytes / (double) (1L << 30), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
+                bytes / 1e6 / Math.max(1, (t2 - t1) / 1_000_000), (t3 - t2) / 1_000_000);
+        System.out.println("warm-up inference " + expected + ", device checksum " + Long.toHexString(expectedSum));
+        System.out.flush();
+
+        if (managedMb > 0) {
+            // Unified memory: the driver cannot checkpoint it; the checkpoint must fail cleanly.
+            MemorySegment p = server.arena.allocate(JAVA_LONG);
+            Cuda.check("cuMemAllocManaged", (int) Cuda.cuMemAllocManaged.invokeExact(p, managedMb << 20, 1));
+        }
+        if (busyMs > 0) {
+            server.spin(busyMs); // still running when the checkpoint asks for the lock
+        }
+        if (checkpoint) {
+            try {
+                CheckpointOutcome outcome = Checkpointer.checkpointNow(CheckpointOptions.builder()
+                        .gpuLockTimeout(java.time.Duration.ofMillis(lockTimeoutMs)).build());
+                System.out.println("checkpointNow: " + outcome);
+            } catch (CheckpointException e) {
+                // The app keeps serving: its GPU state must be intact, which the checks below prove.
+                System.out.println("CHECKPOINT FAILED " + e.reason() + ": " + e.getMessage().replace('\n', ' '));
+            }
+        }
+        boolean ok = true;
+        for (int r = 0; r < requests; r++) {
+            String got = server.infer();
+            if (r == 0) {
+                System.out.println("CRYO-TIME served_inference_epoch_ms=" + System.currentTimeMillis());
+            }
+            if (!got.equals(expected)) {
+                System.out.println("VERIFY FAILED: inference " + r + " gave " + got + ", expected " + expected);
+                ok = false;
+            }
+        }
+        long gotSum = server.checksum();
+        if (gotSum != expectedSum) {
+            System.out.println("VERIFY FAILED: device checksum " + Long.toHexString(gotSum) + ", expected "
+                    + Long.toHexString(expectedSum));
+            ok = false;
+        }
+        System.out.println(ok ? "VERIFY OK: " + requests + " inferences and the checksum of all "
+                + bytes + " bytes of device memory are identical" : "VERIFY FAILED");
+        System.exit(ok ? 0 : 1);
+    }
+
+    /** Deterministic weights (small floats, from a seed), written once. */
+    static void writeWeights(Path file, long bytes) throws IOException {
+        if (Files.exists(file) && Files.size(file) == bytes) {
+            return;
+        }
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(64 << 20).order(ByteOrder.LITTLE_ENDIAN);
+            long state = 0x9E3779B97F4A7C15L;
+            for (long done = 0; done < bytes; ) {
+                buf.clear();
+                int n = (int) Math.min(buf.capacity(), bytes - done);
+                for (int i = 0; i < n; i += 4) {
+                    state ^= state << 13;
+                    state ^= state >>> 7;
+                    state ^= state << 17;
+                    buf.putFloat(((state >>> 40) - (1 << 23)) / (float) (1 << 30));
+                }
+                buf.flip();
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                done += n;
+            }
+        }
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private String init() throws Throwable {
+        Cuda.check("cuInit", (int) Cuda.cuInit.invokeExact(0));
+        MemorySegment dev = arena.allocate(JAVA_INT);
+        Cuda.check("cuDeviceGet", (int) Cuda.cuDeviceGet.invokeExact(dev, 0));
+        MemorySegment name = arena.allocate(256);
+        Cuda.check("cuDeviceGetName", (int) Cuda.cuDeviceGetName.invokeExact(name, 256, dev.get(JAVA_INT, 0)));
+        MemorySegment ctx = arena.allocate(ADDRESS);
+        Cuda.check("cuDevicePrimaryCtxRetain", (int) Cuda.cuDevicePrimaryCtxRetain.invokeExact(ctx, dev.get(JAVA_INT, 0)));
+        Cuda.check("cuCtxSetCurrent", (int) Cuda.cuCtxSetCurrent.invokeExact(ctx.get(ADDRESS, 0)));
+        return name.getString(0);
+    }
+
+    private long alloc(long size) throws Throwable {
+        MemorySegment p = arena.allocate(JAVA_LONG);
+        Cuda.check("cuMemAlloc", (int) Cuda.cuMemAlloc_v2.invokeExact(p, size));
+        return p.get(JAVA_LONG, 0);
+    }
+
+    /** Reads the weights file through a pinned host buffer into device memory, 256 MiB at a time. */
+    private void load(Path file, long size) throws Throwable {
+        bytes = size;
+        weights = alloc(size);
+        long chunk = 256L << 20;
+        MemorySegment pinnedPtr = arena.allocate(ADDRESS);
+        Cuda.check("cuMemHostAlloc", (int) Cuda.cuMemHostAlloc.invokeExact(pinnedPtr, chunk, 0));
+        MemorySegment pinned = Cuda.sized(pinnedPtr.get(ADDRESS, 0), chunk);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            for (long off = 0; off < size; off += chunk) {
+                int n = (int) Math.min(chunk, size - off);
+                ByteBuffer view = pinned.asSlice(0, n).asByteBuffer();
+                while (view.hasRemaining()) {
+                    if (ch.read(view, off + view.position()) < 0) {
+                        throw new IOException("weights file ended early: " + file);
+                    }
+                }
+                Cuda.check("cuMemcpyHtoD", (int) Cuda.cuMemcpyHtoD_v2.invokeExact(weights + off, pinned, (long) n));
+            }
+        } finally {
+            // The staging buffer is freed: the snapshot should hold GPU state, not a host copy of it.
+            Cuda.check("cuMemFreeHost", (int) Cuda.cuMemFreeHost.invokeExact(pinned));
+        }
+        x = alloc(4L * COLS);
+        y = alloc(4L * ROWS);
+        sum = alloc(8);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(JAVA_FLOAT, COLS);
+            for (int c = 0; c < COLS; c++) {
+                host.setAtIndex(JAVA_FLOAT, c, (float) Math.sin(c * 0.001));
+            }
+            Cuda.check("cuMemcpyHtoD", (int) Cuda.cuMemcpyHtoD_v2.invokeExact(x, host, 4L * COLS));
+        }
+    }
+
+    /** Compiles the kernels at start, as servers that JIT their kernels do. */
+    private void compile() throws Throwable {
+        var create = Cuda.nvrtc("nvrtcCreateProgram", ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
+        var compile = Cuda.nvrtc("nvrtcCompileProgram", ADDRESS, JAVA_INT, ADDRESS);
+        var ptxSize = Cuda.nvrtc("nvrtcGetPTXSize", ADDRESS, ADDRESS);
+        var getPtx = Cuda.nvrtc("nvrtcGetPTX", ADDRESS, ADDRESS);
+        var logSize = Cuda.nvrtc("nvrtcGetProgramLogSize", ADDRESS, ADDRESS);
+        var getLog = Cuda.nvrtc("nvrtcGetProgramLog", ADDRESS, ADDRESS);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment prog = a.allocate(ADDRESS);
+            int rc = (int) create.invokeExact(prog, a.allocateFrom(KERNELS), a.allocateFrom("kernels.cu"), 0,
+                    MemorySegment.NULL, MemorySegment.NULL);
+            if (rc != 0) {
+                throw new IllegalStateException("nvrtcCreateProgram failed: " + rc);
+            }
+            MemorySegment p = prog.get(ADDRESS, 0);
+            rc = (int) compile.invokeExact(p, 0, MemorySegment.NULL);
+            if (rc != 0) {
+                MemorySegment n = a.allocate(JAVA_LONG);
+                int ignored = (int) logSize.invokeExact(p, n);
+                MemorySegment log = a.allocate(n.get(JAVA_LONG, 0) + 1);
+                ignored = (int) getLog.invokeExact(p, log);
+                throw new IllegalStateException("NVRTC compilation failed: " + log.getString(0));
+            }
+            MemorySegment n = a.allocate(JAVA_LONG);
+            int ignored = (int) ptxSize.invokeExact(p, n);
+            MemorySegment ptx = a.allocate(n.get(JAVA_LONG, 0));
+            ignored = (int) getPtx.invokeExact(p, ptx);
+            MemorySegment module = arena.allocate(ADDRESS);
+            Cuda.check("cuModuleLoadData", (int) Cuda.cuModuleLoadData.invokeExact(module, ptx));
+            MemorySegment f = arena.allocate(ADDRESS);
+            Cuda.check("cuModuleGetFunction", (int) Cuda.cuModuleGetFunction.invokeExact(f, module.get(ADDRESS, 0),
+                    arena.allocateFrom("checksum")));
+            checksumFn = f.get(ADDRESS, 0);
+            MemorySegment g = arena.allocate(ADDRESS);
+            Cuda.check("cuModuleGetFunction", (int) Cuda.cuModuleGetFunction.invokeExact(g, module.get(ADDRESS, 0),
+                    arena.allocateFrom("matvec")));
+            matvecFn = g.get(ADDRESS, 0);
+            MemorySegment h = arena.allocate(ADDRESS);
+            Cuda.check("cuModuleGetFunction", (int) Cuda.cuModuleGetFunction.invokeExact(h, module.get(ADDRESS, 0),
+                    arena.allocateFrom("spin")));
+            spinFn = h.get(ADDRESS, 0);
+        }
+    }
+
+    /** Launches a kernel that keeps the GPU busy for about {@code ms} (clock64 at ~1.98 GHz). */
+    private void spin(long ms) throws Throwable {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment params = a.allocate(ADDRESS, 1);
+            params.setAtIndex(ADDRESS, 0, a.allocateFrom(JAVA_LONG, ms * 1_980_000L));
+            Cuda.check("cuLaunchKernel(spin)", (int) Cuda.cuLaunchKernel.invokeExact(spinFn, 1, 1, 1, 1, 1, 1, 0,
+                    MemorySegment.NULL, params, MemorySegment.NULL));
+        }
+    }
+
+    /** One inference: y = W x over the first ROWS x COLS weights; returns the SHA-256 of y's bits. */
+    private String infer() throws Throwable {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment params = a.allocate(ADDRESS, 5);
+            params.setAtIndex(ADDRESS, 0, a.allocateFrom(JAVA_LONG, weights));
+            params.setAtIndex(ADDRESS, 1, a.allocateFrom(JAVA_LONG, x));
+            params.setAtIndex(ADDRESS, 2, a.allocateFrom(JAVA_LONG, y));
+            params.setAtIndex(ADDRESS, 3, a.allocateFrom(JAVA_INT, ROWS));
+            params.setAtIndex(ADDRESS, 4, a.allocateFrom(JAVA_INT, COLS));
+            Cuda.check("cuLaunchKernel(matvec)", (int) Cuda.cuLaunchKernel.invokeExact(matvecFn, ROWS / 256, 1, 1,
+                    256, 1, 1, 0, MemorySegment.NULL, params, MemorySegment.NULL));
+            Cuda.check("cuCtxSynchronize", (int) Cuda.cuCtxSynchronize.invokeExact());
+            MemorySegment host = a.allocate(4L * ROWS);
+            Cuda.check("cuMemcpyDtoH", (int) Cuda.cuMemcpyDtoH_v2.invokeExact(host, y, 4L * ROWS));
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(host.asByteBuffer());
+            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+        }
+    }
+
+    /** A checksum of every byte of the weights in device memory, computed on the GPU. */
+    private long checksum() throws Throwable {
+        try (Arena a = Arena.ofConfined()) {
+            Cuda.check("cuMemsetD8", (int) Cuda.cuMemsetD8_v2.invokeExact(sum, (byte) 0, 8L));
+            MemorySegment params = a.allocate(ADDRESS, 3);
+            params.setAtIndex(ADDRESS, 0, a.allocateFrom(JAVA_LONG, weights));
+            params.setAtIndex(ADDRESS, 1, a.allocateFrom(JAVA_LONG, bytes / 4));
+            params.setAtIndex(ADDRESS, 2, a.allocateFrom(JAVA_LONG, sum));
+            Cuda.check("cuLaunchKernel(checksum)", (int) Cuda.cuLaunchKernel.invokeExact(checksumFn, 1024, 1, 1,
+                    256, 1, 1, 0, MemorySegment.NULL, params, MemorySegment.NULL));
+            Cuda.check("cuCtxSynchronize", (int) Cuda.cuCtxSynchronize.invokeExact());
+            MemorySegment host = a.allocate(JAVA_LONG);
+            Cuda.check("cuMemcpyDtoH", (int) Cuda.cuMemcpyDtoH_v2.invokeExact(host, sum, 8L));
+            return host.get(JAVA_LONG, 0);
+        }
+    }
+}
