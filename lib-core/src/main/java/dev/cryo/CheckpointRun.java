@@ -10,6 +10,7 @@ import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.ResourceChain;
+import dev.cryo.internal.RestoreRequest;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuRequest;
 import dev.cryo.internal.criu.CriuRequest.DumpResult;
@@ -169,7 +170,8 @@ final class CheckpointRun {
                 for (int i = 0; i < present.size(); i++) {
                     now.add(new GpuDevice(i, present.get(i).model(), GpuDevice.parseUuid(present.get(i).uuid()), -1));
                 }
-                List<GpuPair> remap = GpuCheckpoint.planRemap(gpu.get().devices(), now);
+                List<GpuPair> remap = GpuCheckpoint.planRemap(gpu.get().devices(), now,
+                        RestoreRequest.gpuMap(store.root(), ProcessHandle.current().pid()));
                 GpuCheckpoint.Resumed r = gpu.get().resume(remap);
                 LOG.info("GPU state restored{}: restore {} ms, unlock {} ms", remap.isEmpty() ? ""
                         : " onto other GPUs " + remap.stream().map(p -> p.to().uuidString()).toList(),

@@ -4,6 +4,7 @@ import dev.cryo.internal.BuildKey;
 import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.RestoreRequest;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuRequest;
@@ -31,7 +32,7 @@ import sun.misc.Signal;
  * {@code bin/cryo}: starts an app from its newest fitting image, or cold when there is none.
  *
  * <pre>
- * cryo run --image DIR [--pid-wait SECONDS] [--quiet] [--cold] -- COMMAND...
+ * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold] -- COMMAND...
  * cryo list --image DIR [-- COMMAND...]
  * </pre>
  *
@@ -49,6 +50,7 @@ public final class Launcher {
     private Path store;
     private boolean quiet;
     private boolean cold;
+    private String gpuMap;
     private Duration pidWait = Duration.ofSeconds(5);
     private List<String> command = List.of();
     private final long startNanos = System.nanoTime();
@@ -95,6 +97,12 @@ public final class Launcher {
                     pidWait = Duration.ofMillis((long) (Double.parseDouble(args[i]) * 1000));
                 }
                 case "--quiet" -> quiet = true;
+                case "--gpu-map" -> {
+                    if (++i >= args.length) {
+                        return "--gpu-map needs OLD=NEW[,OLD=NEW...] (GPU indexes or UUIDs)";
+                    }
+                    gpuMap = args[i];
+                }
                 case "--cold" -> cold = true;
                 case "--" -> {
                     command = List.of(Arrays.copyOfRange(args, i + 1, args.length));
@@ -112,7 +120,8 @@ public final class Launcher {
         if (problem != null) {
             err.println("cryo: " + problem);
         }
-        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--quiet] [--cold] -- COMMAND...");
+        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold]"
+                + " -- COMMAND...");
         err.println("       cryo list --image DIR [-- COMMAND...]");
         err.println("  run   restores COMMAND from its newest fitting image in DIR, or starts it cold;");
         err.println("        a cold app's Checkpointer.checkpointNow() writes its image into DIR.");
@@ -186,6 +195,7 @@ public final class Launcher {
             return OptionalInt.empty();
         }
         putBackHsperfdata(image);
+        Path restoreRequest = RestoreRequest.write(store, pid, gpuMap);
         long deadline = System.nanoTime() + pidWait.toNanos();
         Path work;
         try {
@@ -212,7 +222,9 @@ public final class Launcher {
                 ImageStore.deleteTree(work);
                 closeAll(fds);
                 fds.clear();
-                return OptionalInt.of(waitForRestored(child));
+                int status = waitForRestored(child);
+                RestoreRequest.remove(restoreRequest);
+                return OptionalInt.of(status);
             } catch (CriuException e) {
                 closeAll(fds);
                 if (pidInUse(e) && System.nanoTime() < deadline) {
@@ -221,11 +233,13 @@ public final class Launcher {
                 }
                 String why = pidInUse(e) ? pidTakenMessage(pid) : e.getMessage();
                 Path log = keepLog(work, image);
+                RestoreRequest.remove(restoreRequest);
                 say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
                         + (log != null ? "\n  CRIU's log: " + log : "") + "\n  Starting cold instead.");
                 return OptionalInt.empty();
             } catch (RuntimeException e) {
                 closeAll(fds);
+                RestoreRequest.remove(restoreRequest);
                 say("restore of image " + image.id() + " failed: " + e + ". Starting cold instead.");
                 return OptionalInt.empty();
             }

@@ -151,6 +151,50 @@ public final class GpuCheckpoint {
         return pairs;
     }
 
+    /**
+     * The remap a user asked for: {@code map} sends checkpoint GPUs (index or UUID) to GPUs present
+     * now (index or UUID). The result is a permutation, as the driver wants one pair per GPU: a GPU
+     * whose place was taken goes where the moved one was; the others stay.
+     */
+    public static List<GpuPair> planRemap(List<GpuDevice> atCheckpoint, List<GpuDevice> now, Map<String, String> map) {
+        if (map.isEmpty()) {
+            return planRemap(atCheckpoint, now);
+        }
+        Map<Integer, Integer> target = new LinkedHashMap<>();
+        map.forEach((from, to) -> target.put(indexOf(from, atCheckpoint, "at checkpoint"), indexOf(to, now, "now")));
+        List<GpuPair> pairs = new ArrayList<>();
+        for (int i = 0; i < atCheckpoint.size(); i++) {
+            int j = target.getOrDefault(i, i);
+            if (!target.containsKey(i) && target.containsValue(i)) {
+                // i's place is taken: i goes where the GPU that took it came from.
+                int finalI = i;
+                j = target.entrySet().stream().filter(e -> e.getValue() == finalI).findFirst().orElseThrow().getKey();
+            }
+            if (j >= now.size()) {
+                throw new CudaUnavailableException("GPU " + i + " of the checkpoint would go to GPU " + j
+                        + ", and only " + now.size() + " are visible now.");
+            }
+            GpuDevice from = atCheckpoint.get(i);
+            GpuDevice to = now.get(j);
+            if (!sameModel(from.name(), to.name())) {
+                throw new CudaUnavailableException("The GPU map sends GPU " + i + " (" + from.name() + ") to GPU " + j
+                        + " (" + to.name() + "): the driver restores GPU state only onto the same model.");
+            }
+            pairs.add(new GpuPair(from, to));
+        }
+        return pairs;
+    }
+
+    private static int indexOf(String key, List<GpuDevice> devices, String when) {
+        for (GpuDevice d : devices) {
+            if (d.uuidString().equalsIgnoreCase(key) || Integer.toString(d.ordinal()).equals(key)) {
+                return d.ordinal();
+            }
+        }
+        throw new CudaUnavailableException("The GPU map names '" + key + "', which is no GPU " + when + " (GPUs "
+                + when + ": " + devices.stream().map(d -> d.ordinal() + "=" + d.uuidString()).toList() + ").");
+    }
+
     private static boolean sameModel(String a, String b) {
         String x = a.replace("NVIDIA", "").trim();
         String y = b.replace("NVIDIA", "").trim();

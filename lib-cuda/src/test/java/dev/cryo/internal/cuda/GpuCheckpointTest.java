@@ -32,6 +32,20 @@ class GpuCheckpointTest {
     }
 
     @Test
+    @DisplayName("a user's map moves GPU 0 to GPU 1 on the same host, and GPU 1 to GPU 0")
+    void userMap() {
+        List<GpuDevice> gpus = List.of(gpu(0, "NVIDIA H200", 1, GB80), gpu(1, "NVIDIA H200", 2, GB80));
+        List<GpuPair> pairs = GpuCheckpoint.planRemap(gpus, gpus, java.util.Map.of("0", "1"));
+        assertEquals(gpus.get(1), pairs.get(0).to());
+        assertEquals(gpus.get(0), pairs.get(1).to());
+        pairs = GpuCheckpoint.planRemap(gpus, gpus, java.util.Map.of(gpus.get(1).uuidString(), "0"));
+        assertEquals(gpus.get(0), pairs.get(1).to());
+        assertEquals(gpus.get(1), pairs.get(0).to());
+        assertTrue(assertThrows(CudaUnavailableException.class,
+                () -> GpuCheckpoint.planRemap(gpus, gpus, java.util.Map.of("0", "7"))).getMessage().contains("'7'"));
+    }
+
+    @Test
     @DisplayName("no GPU, fewer GPUs, another model or less memory: refused with what differs")
     void refusals() {
         List<GpuDevice> before = List.of(gpu(0, "NVIDIA H100 80GB HBM3", 1, GB80));

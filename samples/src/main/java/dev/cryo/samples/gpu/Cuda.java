@@ -38,6 +38,8 @@ final class Cuda {
     static final MethodHandle cuModuleGetFunction = cu("cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
     static final MethodHandle cuLaunchKernel = cu("cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+    static final MethodHandle cuCtxGetDevice = cu("cuCtxGetDevice", ADDRESS);
+    static final MethodHandle cuDeviceGetUuid_v2 = cu("cuDeviceGetUuid_v2", ADDRESS, JAVA_INT);
     static final MethodHandle cuGetErrorName = cu("cuGetErrorName", JAVA_INT, ADDRESS);
 
     private Cuda() {}

@@ -30,7 +30,8 @@ import java.util.HexFormat;
  * <p>Arguments: {@code --weights-gib N} (default 4), {@code --weights-file PATH}, {@code --requests N}
  * (default 5), {@code --no-checkpoint}, {@code --write-weights-only}, and to show failures that must
  * leave the app serving: {@code --managed-mb N} (unified memory, which the driver cannot checkpoint),
- * {@code --busy-ms N} with {@code --lock-timeout-ms N} (a kernel still running past the lock timeout). Prints {@code VERIFY OK} or
+ * {@code --busy-ms N} with {@code --lock-timeout-ms N} (a kernel still running past the lock timeout);
+ * {@code --hold-ms N} stays alive that long after serving, for nvidia-smi to see where it runs. Prints {@code VERIFY OK} or
  * {@code VERIFY FAILED}, and {@code CRYO-TIME <event>_epoch_ms=...} lines a script can time.
  */
 public final class GpuModelServer {
@@ -77,6 +78,7 @@ public final class GpuModelServer {
         long managedMb = 0;
         long busyMs = 0;
         long lockTimeoutMs = 30_000;
+        long holdMs = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--weights-gib" -> gib = Double.parseDouble(args[++i]);
@@ -87,6 +89,7 @@ public final class GpuModelServer {
                 case "--managed-mb" -> managedMb = Long.parseLong(args[++i]);
                 case "--busy-ms" -> busyMs = Long.parseLong(args[++i]);
                 case "--lock-timeout-ms" -> lockTimeoutMs = Long.parseLong(args[++i]);
+                case "--hold-ms" -> holdMs = Long.parseLong(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -150,6 +153,9 @@ public final class GpuModelServer {
                     + Long.toHexString(expectedSum));
             ok = false;
         }
+        System.out.println("serving on " + server.currentGpu() + " (pid " + ProcessHandle.current().pid() + ")");
+        System.out.flush();
+        Thread.sleep(holdMs); // lets a script read nvidia-smi while this process holds its GPU memory
         System.out.println(ok ? "VERIFY OK: " + requests + " inferences and the checksum of all "
                 + bytes + " bytes of device memory are identical" : "VERIFY FAILED");
         System.exit(ok ? 0 : 1);
@@ -279,6 +285,19 @@ public final class GpuModelServer {
             Cuda.check("cuModuleGetFunction", (int) Cuda.cuModuleGetFunction.invokeExact(h, module.get(ADDRESS, 0),
                     arena.allocateFrom("spin")));
             spinFn = h.get(ADDRESS, 0);
+        }
+    }
+
+    /** The UUID of the GPU this context runs on, as nvidia-smi prints it. */
+    private String currentGpu() throws Throwable {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment dev = a.allocate(JAVA_INT);
+            Cuda.check("cuCtxGetDevice", (int) Cuda.cuCtxGetDevice.invokeExact(dev));
+            MemorySegment uuid = a.allocate(16);
+            Cuda.check("cuDeviceGetUuid_v2", (int) Cuda.cuDeviceGetUuid_v2.invokeExact(uuid, dev.get(JAVA_INT, 0)));
+            String h = HexFormat.of().formatHex(uuid.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            return "GPU-" + h.substring(0, 8) + "-" + h.substring(8, 12) + "-" + h.substring(12, 16) + "-"
+                    + h.substring(16, 20) + "-" + h.substring(20);
         }
     }
 
