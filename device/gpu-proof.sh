@@ -5,7 +5,8 @@
 #   cold start (no checkpoint) -> first inference; first start under the launcher (checkpoint);
 #   two restores -> first inference, VERIFY OK each; then two failures that must leave the app serving:
 #   a kernel running past the lock timeout, and managed memory (which the driver cannot checkpoint).
-# Writes everything to $OUT/gpu-proof.log.  WEIGHTS_GIB (default 4) sets the size of the weights.
+# Writes everything to $OUT/gpu-proof.log.  WEIGHTS_GIB (default 4) sets the size of the weights;
+# DROP_CACHES=0 times with a warm page cache instead of a dropped one.
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu-proof.log") 2>&1
@@ -19,7 +20,11 @@ APP=("$J" --enable-native-access=ALL-UNNAMED -cp "samples/target/cryo-samples.ja
      dev.cryo.samples.gpu.GpuModelServer --weights-gib "$GIB")
 now() { date +%s%3N; }
 at() { sed -n "s/^CRYO-TIME $1_epoch_ms=//p" "$2" | head -1; }
-drop() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null && echo "(page cache dropped)" || echo "(page cache NOT dropped)"; }
+# DROP_CACHES=0 keeps the page cache warm (a node that just wrote or pre-fetched the image).
+drop() {
+  if [ "${DROP_CACHES:-1}" = 0 ]; then echo "(page cache kept warm)"; return; fi
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null && echo "(page cache dropped)" || echo "(page cache NOT dropped)"
+}
 step() { echo; echo "== $*"; }
 
 echo "date: $(date -u +%FT%TZ)"; uname -r
