@@ -11,13 +11,7 @@ set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu-proof.log") 2>&1
 GIB=${WEIGHTS_GIB:-4}
-tar xzf device/carry/bundle.tgz -C /opt
-export CRYO_HOME=/opt/cryo-carry
-J=/opt/cryo-carry/jre/bin/java
-L=("$J" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData
-   -cp "lib-core/target/cryo-core.jar:lib-core/target/lib/*" dev.cryo.internal.launch.Launcher)
-APP=("$J" --enable-native-access=ALL-UNNAMED -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
-     dev.cryo.samples.gpu.GpuModelServer --weights-gib "$GIB")
+. device/common.sh
 now() { date +%s%3N; }
 at() { sed -n "s/^CRYO-TIME $1_epoch_ms=//p" "$2" | head -1; }
 # DROP_CACHES=0 keeps the page cache warm (a node that just wrote or pre-fetched the image).

@@ -7,13 +7,8 @@ set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu-remap-proof.log") 2>&1
 GIB=${WEIGHTS_GIB:-2}
-tar xzf device/carry/bundle.tgz -C /opt
-export CRYO_HOME=/opt/cryo-carry
-J=/opt/cryo-carry/jre/bin/java
-L=("$J" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData
-   -cp "lib-core/target/cryo-core.jar:lib-core/target/lib/*" dev.cryo.internal.launch.Launcher)
-APP=("$J" --enable-native-access=ALL-UNNAMED -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
-     dev.cryo.samples.gpu.GpuModelServer --weights-gib "$GIB" --hold-ms 4000)
+. device/common.sh
+APP+=(--hold-ms 4000)
 echo "date: $(date -u +%FT%TZ)"
 nvidia-smi --query-gpu=index,name,uuid,driver_version,memory.total --format=csv
 n=$(nvidia-smi -L | wc -l)
