@@ -259,7 +259,11 @@ final class CheckpointRun {
     /** The process's CUDA state, if it has any; a driver without the checkpoint API is an error. */
     private static Optional<GpuCheckpoint> detectGpu() throws CheckpointException {
         try {
-            return GpuCheckpoint.forCurrentProcess();
+            Optional<GpuCheckpoint> gpu = GpuCheckpoint.forCurrentProcess();
+            if (gpu.isEmpty()) {
+                LOG.info("No CUDA state in this process (libcuda not loaded, or CUDA not initialized): GPU step skipped");
+            }
+            return gpu;
         } catch (RuntimeException e) {
             throw new CheckpointException(Reason.GPU, "This process uses CUDA, and its GPU state cannot be"
                     + " checkpointed here: " + e.getMessage(), e);

@@ -51,6 +51,7 @@ class CheckpointRestoreEndToEndTest {
                 cold.lines("AFTER"), "registration order");
         assertEquals(stateHash(cold), afterHash(cold));
         assertTrue(cold.has("DONE"), "the original goes on after its checkpoint");
+        assertTrue(cold.err().contains("No CUDA state in this process"), "one line says the GPU step was skipped");
         List<Path> images = images(store());
         assertEquals(1, images.size(), "one image");
         String id = images.get(0).getFileName().toString().substring("img-".length());
