@@ -9,4 +9,6 @@ module dev.cryo {
     requires jdk.unsupported; // sun.misc.Signal: the launcher passes SIGTERM/SIGINT on to the app
 
     exports dev.cryo;
+    // CRaC's API, so that org.crac (which looks for javax.crac) runs on Cryo on a stock JDK.
+    exports javax.crac;
 }
