@@ -65,7 +65,54 @@ final class CheckpointRun {
 
     private CheckpointOutcome locked() throws CheckpointException, RestoreException {
         ImageStore store = new ImageStore(ImageLocation.resolve(options));
+        String buildKey = buildKey();
+        Optional<String> skip = existingImage(store, buildKey);
+        if (skip.isPresent()) {
+            LOG.info("Checkpoint skipped: {}", skip.get());
+            return new CheckpointOutcome(CheckpointOutcome.Kind.SKIPPED, null, null, skip.get(), Duration.ZERO);
+        }
         LibCriu criu = preflight(store);
+        Optional<Path> claim;
+        try {
+            claim = store.claim(buildKey);
+        } catch (IOException e) {
+            throw imageDirectoryError(store, e);
+        }
+        if (claim.isEmpty()) {
+            String why = "another process (" + store.claimHolder(buildKey) + ") is checkpointing this build into "
+                    + store.root() + " right now";
+            LOG.info("Checkpoint skipped: {}", why);
+            return new CheckpointOutcome(CheckpointOutcome.Kind.SKIPPED, null, null, why, Duration.ZERO);
+        }
+        long claimedBy = ProcessHandle.current().pid();
+        try {
+            return claimed(store, buildKey, criu);
+        } finally {
+            // The original releases its claim; a restored copy (same pid in memory) finds it gone.
+            if (ProcessHandle.current().pid() == claimedBy) {
+                ImageStore.release(claim.get());
+            }
+        }
+    }
+
+    /** Why no new image is needed: a whole one of this build is already in the store. */
+    private static Optional<String> existingImage(ImageStore store, String buildKey) {
+        for (ImageStore.Image image : store.images()) {
+            if (image.defect().isEmpty() && buildKey.equals(image.metadata().get("build.key"))) {
+                return Optional.of("image " + image.id() + " of this build is already in " + store.root()
+                        + " (restore it with bin/cryo run, or delete it to checkpoint again)");
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static String buildKey() {
+        String key = System.getenv(BuildKey.ENV);
+        return key != null && !key.isBlank() ? key : BuildKey.of(ProcessFacts.commandLine(), Path.of("").toAbsolutePath());
+    }
+
+    private CheckpointOutcome claimed(ImageStore store, String buildKey, LibCriu criu)
+            throws CheckpointException, RestoreException {
         Optional<GpuCheckpoint> gpu = detectGpu();
 
         long t = System.nanoTime();
@@ -100,7 +147,7 @@ final class CheckpointRun {
             throw ce;
         }
 
-        Map<String, String> metadata = describe(id, tmp);
+        Map<String, String> metadata = describe(id, tmp, buildKey);
         metadata.putAll(gpuFacts);
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         DumpResult result;
@@ -363,7 +410,7 @@ final class CheckpointRun {
         return fs.isReadOnly();
     }
 
-    private Map<String, String> describe(String id, Path tmp) {
+    private Map<String, String> describe(String id, Path tmp, String buildKey) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("format", Integer.toString(ImageMetadata.FORMAT));
         m.put("id", id);
@@ -378,8 +425,7 @@ final class CheckpointRun {
         m.put("java.home", System.getProperty("java.home"));
         m.put("os.arch", System.getProperty("os.arch"));
         m.put("os.kernel", System.getProperty("os.version"));
-        String key = System.getenv(BuildKey.ENV);
-        m.put("build.key", key != null && !key.isBlank() ? key : BuildKey.of(cmd, Path.of("").toAbsolutePath()));
+        m.put("build.key", buildKey);
         m.put("criu.version", LibCriu.formatVersion(CriuAccess.version()));
         // The dump's own images-directory descriptor is in the image; restore maps its old path.
         m.put("criu.dumpDirectory", tmp.toString());

@@ -2,7 +2,11 @@
  * Cryo: checkpoint a running JVM, GPU state included, and restore it later.
  *
  * <h2>The call</h2>
- * An app calls {@link dev.cryo.Checkpointer#checkpointNow()} once its start-up is done. That call
+ * An app calls {@link dev.cryo.Checkpointer#checkpointNow()} once its start-up is done. It returns
+ * {@code SKIPPED}, touching nothing, when the image store already holds a whole image of this build
+ * (the same command line, working directory, JDK and class path files), or when another live
+ * process is checkpointing the same build into the same store right now (a claim file holding its
+ * pid; a claim whose holder died is taken over). Otherwise the call
  * <ol>
  *   <li>checks, before touching anything, that the snapshot can be taken: privileges (root, or
  *       {@code CAP_CHECKPOINT_RESTORE} with {@code CAP_SYS_PTRACE}), CRIU 4.0+ and libcriu found,

@@ -72,6 +72,39 @@ class CheckpointRestoreEndToEndTest {
     }
 
     @Test
+    @DisplayName("a second cold start of the same build skips the checkpoint: its image exists")
+    void skipsWhenImageExists() throws Exception {
+        List<String> cmd = app("--entries", "1000", "--image", store().toString());
+        Result first = run(cmd, dir, "first");
+        assertTrue(first.has("OUTCOME CHECKPOINTED"), first::toString);
+        Result second = run(cmd, dir, "second");
+        assertTrue(second.has("OUTCOME SKIPPED"), second::toString);
+        assertTrue(second.err().contains("of this build is already in"), second::toString);
+        assertTrue(second.lines("BEFORE").isEmpty(), "nothing is disturbed by a skipped checkpoint");
+        assertEquals(1, images(store()).size());
+    }
+
+    @Test
+    @DisplayName("while one process checkpoints a build, another skips; a claim left by a dead process is taken over")
+    void skipsWhileAnotherCheckpoints() throws Exception {
+        List<String> cmd = app("--entries", "1000", "--image", store().toString());
+        String key = dev.cryo.internal.BuildKey.of(cmd, Path.of("").toAbsolutePath());
+        Files.createDirectories(store());
+        Process holder = new ProcessBuilder("sleep", "60").start();
+        try {
+            Files.writeString(store().resolve(".checkpointing-" + key), Long.toString(holder.pid()));
+            Result busy = run(cmd, dir, "busy");
+            assertTrue(busy.has("OUTCOME SKIPPED"), busy::toString);
+            assertTrue(busy.err().contains("another process (pid " + holder.pid()), busy::toString);
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+        Result after = run(cmd, dir, "after");
+        assertTrue(after.has("OUTCOME CHECKPOINTED"), "the dead holder's claim is taken over:\n" + after);
+        assertTrue(Files.notExists(store().resolve(".checkpointing-" + key)), "the claim is given back");
+    }
+
+    @Test
     @DisplayName("with exitAfterCheckpoint the original exits once the image is written, and the image restores")
     void exitAfterCheckpoint() throws Exception {
         Result cold = run(launcher(store(), List.of(), app("--exit-after")), dir, "cold");

@@ -102,6 +102,55 @@ public final class ImageStore {
         return Optional.ofNullable(kept);
     }
 
+    /**
+     * Claims the right to checkpoint build {@code key} into this store: a file created exclusively,
+     * holding the claimant's pid. A claim whose holder is dead is taken over, so a crashed
+     * checkpoint never blocks the next. Empty when a live process holds it.
+     */
+    public Optional<Path> claim(String key) throws IOException {
+        if (!Files.isDirectory(root)) {
+            Files.createDirectories(root, PosixFilePermissions.asFileAttribute(Permissions.DIR));
+        }
+        Path file = root.resolve(".checkpointing-" + key);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try {
+                Files.writeString(file, Long.toString(ProcessHandle.current().pid()),
+                        java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+                return Optional.of(file);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                long holder = holderPid(file);
+                if (holder > 0 && ProcessHandle.of(holder).map(ProcessHandle::isAlive).orElse(false)) {
+                    return Optional.empty();
+                }
+                Files.deleteIfExists(file); // its holder died: take the claim over
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Who holds the claim on {@code key}, for messages. */
+    public String claimHolder(String key) {
+        long pid = holderPid(root.resolve(".checkpointing-" + key));
+        return "pid " + pid + ProcessHandle.of(pid).flatMap(h -> h.info().commandLine()).map(c -> ": " + c).orElse("");
+    }
+
+    private static long holderPid(Path file) {
+        try {
+            return Long.parseLong(Files.readString(file).trim());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Gives a claim back. */
+    public static void release(Path claim) {
+        try {
+            Files.deleteIfExists(claim);
+        } catch (IOException e) {
+            // A claim left behind is taken over once its holder is gone.
+        }
+    }
+
     /** Complete images, newest first. */
     public List<Image> images() {
         List<Image> out = new ArrayList<>();
