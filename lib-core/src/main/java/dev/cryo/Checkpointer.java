@@ -12,7 +12,59 @@ public final class Checkpointer {
     static final ResourceChain<Resource, CheckpointOutcome> RESOURCES =
             ResourceChain.of(Resource::beforeCheckpoint, Resource::afterRestore);
 
+    private static final java.util.List<java.lang.ref.WeakReference<java.util.Random>> RANDOMS =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    static {
+        // Registered first, so that it runs first after a restore: resources that draw ids from
+        // these generators see them reseeded.
+        RESOURCES.register(new Resource() {
+            @Override
+            public void beforeCheckpoint() {}
+
+            @Override
+            public void afterRestore(CheckpointOutcome outcome) {
+                if (outcome.isRestored()) {
+                    reseed();
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "Cryo's reseeding of registered random generators";
+            }
+        });
+    }
+
     private Checkpointer() {}
+
+    /**
+     * Registers a random generator to be reseeded in every restored copy, so that copies restored
+     * from one image do not repeat each other's values: a {@link java.security.SecureRandom} gets
+     * fresh seed bytes mixed in, a plain {@link java.util.Random} a fresh seed. Held weakly.
+     * What cannot be reseeded is listed in {@link dev.cryo the package documentation}.
+     *
+     * @param random the generator
+     * @param <R> its type
+     * @return {@code random}, for {@code var r = Checkpointer.reseeded(new Random());}
+     */
+    public static <R extends java.util.Random> R reseeded(R random) {
+        RANDOMS.add(new java.lang.ref.WeakReference<>(java.util.Objects.requireNonNull(random, "random")));
+        return random;
+    }
+
+    private static void reseed() {
+        java.security.SecureRandom fresh = new java.security.SecureRandom(); // reads the OS's entropy now
+        RANDOMS.removeIf(ref -> ref.get() == null);
+        for (var ref : RANDOMS) {
+            java.util.Random r = ref.get();
+            if (r instanceof java.security.SecureRandom secure) {
+                secure.setSeed(fresh.generateSeed(32)); // supplements, never replaces, its state
+            } else if (r != null) {
+                r.setSeed(fresh.nextLong());
+            }
+        }
+    }
 
     /**
      * Registers a resource to be notified around every checkpoint. Resources are held strongly

@@ -45,6 +45,17 @@
  * launcher ({@code bin/cryo run --image DIR -- COMMAND}) restores the newest image made from the
  * same command, or starts the command cold.
  *
+ * <h2>Uniqueness after restore</h2>
+ * Every copy restored from one image starts with the same memory, random generators included.
+ * Generators registered with {@link dev.cryo.Checkpointer#reseeded(java.util.Random)} are reseeded
+ * in each restored copy, before the app's own {@code afterRestore} callbacks (on by default for
+ * whatever is registered). Without registering: {@link java.util.UUID#randomUUID()} and a default
+ * {@code new SecureRandom()} on Linux (NativePRNG) draw from the OS on every call and differ by
+ * themselves; a {@code java.util.Random} or {@code SplittableRandom} created before the checkpoint,
+ * {@link java.util.concurrent.ThreadLocalRandom} and {@link java.lang.Math#random()} repeat their
+ * sequences in every copy and cannot be reseeded from outside: register such generators, or create
+ * them (and ids, session keys, nonces) after the restore, in an {@code afterRestore}.
+ *
  * <h2>Threads</h2>
  * {@code checkpointNow()} may be called from any thread, one call at a time: a second concurrent
  * call fails with {@link dev.cryo.CheckpointException.Reason#IN_PROGRESS}. Resources are held

@@ -105,6 +105,23 @@ class CheckpointRestoreEndToEndTest {
     }
 
     @Test
+    @DisplayName("two restores of one image: registered generators and UUIDs differ; what cannot be reseeded repeats")
+    void restoredCopiesDoNotRepeatRandomness() throws Exception {
+        List<String> cmd = ChildJvm.java("dev.cryo.testapp.UniquenessApp");
+        Result cold = run(launcher(store(), List.of(), cmd), dir, "cold");
+        assertEquals(0, cold.exit(), cold::toString);
+        Result a = run(launcher(store(), List.of(), cmd), dir, "a");
+        Result b = run(launcher(store(), List.of(), cmd), dir, "b");
+        assertTrue(a.err().contains("CRYO RESTORED") && b.err().contains("CRYO RESTORED"), a + "\n" + b);
+        for (String differs : new String[] {"registered ", "registeredSecure ", "uuid "}) {
+            assertFalse(a.line("VALUE " + differs).equals(b.line("VALUE " + differs)), differs + "repeated:\n" + a + b);
+        }
+        // Documented limits: these repeat in every copy (the app must create them after restore).
+        assertEquals(a.line("VALUE unregistered "), b.line("VALUE unregistered "));
+        assertEquals(a.line("VALUE threadLocal "), b.line("VALUE threadLocal "));
+    }
+
+    @Test
     @DisplayName("with exitAfterCheckpoint the original exits once the image is written, and the image restores")
     void exitAfterCheckpoint() throws Exception {
         Result cold = run(launcher(store(), List.of(), app("--exit-after")), dir, "cold");
