@@ -148,6 +148,9 @@ final class CheckpointRun {
         }
 
         Map<String, String> metadata = describe(id, tmp, buildKey);
+        for (Preflight.Finding f : Preflight.check()) {
+            LOG.warn("Before the checkpoint: {}", f);
+        }
         metadata.putAll(gpuFacts);
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         DumpResult result;

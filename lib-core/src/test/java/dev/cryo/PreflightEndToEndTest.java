@@ -1,0 +1,32 @@
+package dev.cryo;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cryo.ChildJvm.Result;
+import java.nio.file.Path;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pre-flight check, on its own, in a real JVM holding each thing it looks for. */
+@DisplayName("pre-flight check")
+class PreflightEndToEndTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    @DisplayName("finds established and listening TCP, a file open for writing, a deleted file and a child, each with its fix")
+    void findsWhatWouldBreakARestore() throws Exception {
+        Result r = ChildJvm.run(ChildJvm.java("dev.cryo.testapp.PreflightApp", dir.toString()), dir, "app");
+        String port = r.line("PORT ").substring(5);
+        assertTrue(r.has("FINDING TCP_LISTENING: TCP listener on 127.0.0.1:" + port), r::toString);
+        assertTrue(r.out().lines().filter(l -> l.startsWith("FINDING TCP_ESTABLISHED")).count() == 2,
+                "both ends of the loopback connection:\n" + r);
+        assertTrue(r.has("tcpEstablished(true)"), "names the fix:\n" + r);
+        assertTrue(r.has("FINDING FILE_OPEN_FOR_WRITING: " + dir.resolve("app.log")), r::toString);
+        assertTrue(r.has("FINDING DELETED_FILE: " + dir.resolve("gone.tmp") + " (deleted)"), r::toString);
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("FINDING CHILD_PROCESS") && l.contains("sleep 30")),
+                r::toString);
+        assertTrue(r.out().lines().noneMatch(l -> l.contains("/tmp/hsperfdata")), "the JVM's own files are no finding");
+    }
+}
