@@ -11,6 +11,7 @@ import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.ResourceChain;
 import dev.cryo.internal.RestoreRequest;
+import dev.cryo.internal.RuntimeKey;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuRequest;
 import dev.cryo.internal.criu.CriuRequest.DumpResult;
@@ -97,8 +98,10 @@ final class CheckpointRun {
 
     /** Why no new image is needed: a whole one of this build is already in the store. */
     private static Optional<String> existingImage(ImageStore store, String buildKey) {
+        Map<String, String> here = RuntimeKey.current();
         for (ImageStore.Image image : store.images()) {
-            if (image.defect().isEmpty() && buildKey.equals(image.metadata().get("build.key"))) {
+            if (image.defect().isEmpty() && buildKey.equals(image.metadata().get("build.key"))
+                    && RuntimeKey.misfit(image.metadata().asMap(), here).isEmpty()) {
                 return Optional.of("image " + image.id() + " of this build is already in " + store.root()
                         + " (restore it with bin/cryo run, or delete it to checkpoint again)");
             }
@@ -437,6 +440,7 @@ final class CheckpointRun {
         m.put("options.externalUnixSockets", Boolean.toString(options.externalUnixSockets()));
         m.put("options.fileLocks", Boolean.toString(options.fileLocks()));
         m.put("resident.bytes", Long.toString(ProcessFacts.residentBytes()));
+        m.putAll(RuntimeKey.current());
         return m;
     }
 

@@ -218,6 +218,23 @@ class CheckpointRestoreEndToEndTest {
     }
 
     @Test
+    @DisplayName("an image made on another CPU is left for that machine: this one starts cold and adds its own")
+    void imageOfAnotherRuntimeLivesBeside() throws Exception {
+        List<String> cmd = app("--entries", "1000");
+        assertEquals(0, run(launcher(store(), List.of(), cmd), dir, "first").exit());
+        Path meta = images(store()).get(0).resolve("cryo-image.properties");
+        Files.writeString(meta, Files.readString(meta).replaceAll("runtime.cpuFlags=\\w+", "runtime.cpuFlags=0123456789abcdef")
+                .replaceAll("runtime.cpu=.*", "runtime.cpu=Some Other CPU"));
+        Result here = run(launcher(store(), List.of(), cmd), dir, "here");
+        assertTrue(here.err().contains("is for another machine: it was made on a CPU with other features (Some Other CPU"),
+                here::toString);
+        assertTrue(here.has("OUTCOME CHECKPOINTED"), "this machine gets its own image:\n" + here);
+        assertEquals(2, images(store()).size(), "side by side");
+        Result again = run(launcher(store(), List.of(), cmd), dir, "again");
+        assertTrue(again.has("OUTCOME RESTORED"), "and restores from it:\n" + again);
+    }
+
+    @Test
     @DisplayName("a damaged image is never restored: the launcher says why and starts cold")
     void corruptImageStartsCold() throws Exception {
         Result cold = run(launcher(store(), List.of(), app()), dir, "cold");

@@ -5,6 +5,7 @@ import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.RestoreRequest;
+import dev.cryo.internal.RuntimeKey;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuRequest;
@@ -161,10 +162,16 @@ public final class Launcher {
             say("no image in " + store + " yet: starting cold; the app's checkpointNow() will write one");
             return Optional.empty();
         }
+        Map<String, String> runtime = RuntimeKey.current();
         for (ImageStore.Image image : all) {
             Optional<String> defect = image.defect();
             if (defect.isPresent()) {
                 say("image " + image.id() + " cannot be used: " + defect.get());
+                continue;
+            }
+            Optional<String> runtimeMisfit = RuntimeKey.misfit(image.metadata().asMap(), runtime);
+            if (runtimeMisfit.isPresent() && key.equals(image.metadata().get("build.key"))) {
+                say("image " + image.id() + " is for another machine: " + runtimeMisfit.get());
                 continue;
             }
             Optional<String> gpuMisfit = GpuInventory.misfit(image.metadata().asMap(), GpuInventory.present());
