@@ -85,12 +85,18 @@ final class CheckpointRun {
             LOG.info("Checkpoint skipped: {}", why);
             return new CheckpointOutcome(CheckpointOutcome.Kind.SKIPPED, null, null, why, Duration.ZERO);
         }
-        long claimedBy = ProcessHandle.current().pid();
+        boolean restoredCopy = false;
         try {
-            return claimed(store, buildKey, criu);
+            CheckpointOutcome outcome = claimed(store, buildKey, criu);
+            restoredCopy = outcome.isRestored();
+            return outcome;
+        } catch (RestoreException e) {
+            restoredCopy = e.outcome().isRestored();
+            throw e;
         } finally {
-            // The original releases its claim; a restored copy (same pid in memory) finds it gone.
-            if (ProcessHandle.current().pid() == claimedBy) {
+            // Only the original gives its claim back: a restored copy has the same pid, and the file
+            // may meanwhile be another process's claim.
+            if (!restoredCopy) {
                 ImageStore.release(claim.get());
             }
         }
