@@ -18,11 +18,15 @@ public final class GpuCheckpoint {
     private final LibCuda cuda;
     private final int pid;
     private final List<GpuDevice> devices;
+    private final int driverAtCheckpoint;
+    /** GPU pairs at restore (migration onto other GPUs) arrived with r580 / CUDA 13.0. */
+    static final int MINIMUM_DRIVER_FOR_REMAP = 13000;
 
     private GpuCheckpoint(LibCuda cuda, int pid, List<GpuDevice> devices) {
         this.cuda = cuda;
         this.pid = pid;
         this.devices = devices;
+        this.driverAtCheckpoint = cuda.driverVersion();
     }
 
     /**
@@ -49,7 +53,7 @@ public final class GpuCheckpoint {
 
     /** The driver's CUDA version, as {@code 13.0}. */
     public String driverVersion() {
-        return LibCuda.format(cuda.driverVersion());
+        return LibCuda.format(driverAtCheckpoint);
     }
 
     /** The current CUprocessState of this process. */
@@ -98,6 +102,12 @@ public final class GpuCheckpoint {
 
     /** Puts the CUDA state back onto the GPUs ({@code remap}: where each checkpointed GPU goes) and unlocks. */
     public Resumed resume(List<GpuPair> remap) {
+        // Read before the lock: a locked process's own driver calls would block.
+        if (!remap.isEmpty() && driverAtCheckpoint < MINIMUM_DRIVER_FOR_REMAP) {
+            throw new CudaUnavailableException("Moving GPU state onto other GPUs needs driver r580 (CUDA 13.0) or"
+                    + " newer; this driver supports CUDA " + LibCuda.format(driverAtCheckpoint) + ". Restore on the GPUs"
+                    + " of the checkpoint, or update the driver.");
+        }
         long t0 = System.nanoTime();
         if (state() == LibCuda.CHECKPOINTED) {
             cuda.restore(pid, remap);
@@ -162,14 +172,26 @@ public final class GpuCheckpoint {
         }
         Map<Integer, Integer> target = new LinkedHashMap<>();
         map.forEach((from, to) -> target.put(indexOf(from, atCheckpoint, "at checkpoint"), indexOf(to, now, "now")));
+        if (new java.util.HashSet<>(target.values()).size() < target.size()) {
+            throw new CudaUnavailableException("The GPU map " + map + " sends two GPUs to the same one.");
+        }
+        // The GPUs not named keep their place when it is free, else take the free places in order,
+        // so that the result is a permutation (0=1 on two GPUs swaps them; 0=1,1=2 on three rotates).
+        java.util.TreeSet<Integer> free = new java.util.TreeSet<>();
+        for (int j = 0; j < Math.max(now.size(), atCheckpoint.size()); j++) {
+            free.add(j);
+        }
+        free.removeAll(target.values());
+        for (int i = 0; i < atCheckpoint.size(); i++) {
+            if (!target.containsKey(i)) {
+                int j = free.contains(i) ? i : free.first();
+                free.remove(j);
+                target.put(i, j);
+            }
+        }
         List<GpuPair> pairs = new ArrayList<>();
         for (int i = 0; i < atCheckpoint.size(); i++) {
-            int j = target.getOrDefault(i, i);
-            if (!target.containsKey(i) && target.containsValue(i)) {
-                // i's place is taken: i goes where the GPU that took it came from.
-                int finalI = i;
-                j = target.entrySet().stream().filter(e -> e.getValue() == finalI).findFirst().orElseThrow().getKey();
-            }
+            int j = target.get(i);
             if (j >= now.size()) {
                 throw new CudaUnavailableException("GPU " + i + " of the checkpoint would go to GPU " + j
                         + ", and only " + now.size() + " are visible now.");

@@ -43,6 +43,14 @@ class GpuCheckpointTest {
         assertEquals(gpus.get(1), pairs.get(0).to());
         assertTrue(assertThrows(CudaUnavailableException.class,
                 () -> GpuCheckpoint.planRemap(gpus, gpus, java.util.Map.of("0", "7"))).getMessage().contains("'7'"));
+
+        List<GpuDevice> three = List.of(gpu(0, "NVIDIA H200", 1, GB80), gpu(1, "NVIDIA H200", 2, GB80),
+                gpu(2, "NVIDIA H200", 3, GB80));
+        pairs = GpuCheckpoint.planRemap(three, three, new java.util.LinkedHashMap<>(java.util.Map.of("0", "1", "1", "2")));
+        assertEquals(List.of(three.get(1), three.get(2), three.get(0)), pairs.stream().map(GpuPair::to).toList(),
+                "a chain rotates: every GPU gets exactly one place");
+        assertTrue(assertThrows(CudaUnavailableException.class, () -> GpuCheckpoint.planRemap(three, three,
+                java.util.Map.of("0", "2", "1", "2"))).getMessage().contains("same one"));
     }
 
     @Test
