@@ -4,7 +4,6 @@ import dev.cryo.CheckpointException.Reason;
 import dev.cryo.internal.BuildKey;
 import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.cuda.GpuCheckpoint;
-import dev.cryo.internal.cuda.GpuDevice;
 import dev.cryo.internal.cuda.GpuPair;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
@@ -224,12 +223,7 @@ final class CheckpointRun {
             try {
                 // The process is locked: its own CUDA calls would block until unlock, so the GPUs
                 // present now are read from the driver's /proc listing.
-                List<GpuDevice> now = new ArrayList<>();
-                List<GpuInventory.Gpu> present = GpuInventory.present();
-                for (int i = 0; i < present.size(); i++) {
-                    now.add(new GpuDevice(i, present.get(i).model(), GpuDevice.parseUuid(present.get(i).uuid()), -1));
-                }
-                List<GpuPair> remap = GpuCheckpoint.planRemap(gpu.get().devices(), now,
+                List<GpuPair> remap = GpuCheckpoint.planRemap(gpu.get().devices(), GpuInventory.present(),
                         RestoreRequest.gpuMap(store.root(), ProcessHandle.current().pid()));
                 GpuCheckpoint.Resumed r = gpu.get().resume(remap);
                 LOG.info("GPU state restored{}: restore {} ms, unlock {} ms", remap.isEmpty() ? ""

@@ -1,5 +1,8 @@
 package dev.cryo.internal;
 
+import dev.cryo.internal.cuda.CudaUnavailableException;
+import dev.cryo.internal.cuda.GpuCheckpoint;
+import dev.cryo.internal.cuda.GpuDevice;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -11,20 +14,20 @@ import java.util.Optional;
 
 /**
  * The NVIDIA GPUs this machine has, as the driver lists them under /proc: cheap enough for the
- * launcher to decide, before restoring, whether an image's GPU state can go anywhere (cuInit
- * would cost seconds on the restore path).
+ * launcher (cuInit would cost seconds on the restore path), and readable by a restored process
+ * whose CUDA state is still locked (its own driver calls would block until unlock).
  */
 public final class GpuInventory {
     static final Path PROC = Path.of("/proc/driver/nvidia/gpus");
 
-    /** One GPU: its model name and UUID ({@code GPU-...}). */
-    public record Gpu(String model, String uuid) {}
-
     private GpuInventory() {}
 
-    /** The GPUs the driver lists, sorted by bus location (the driver's ordinal order). */
-    public static List<Gpu> present() {
-        List<Gpu> gpus = new ArrayList<>();
+    /**
+     * The GPUs the driver lists, in bus order (the driver's ordinal order), with model and UUID;
+     * their memory is not listed there and reads as -1 (unknown).
+     */
+    public static List<GpuDevice> present() {
+        List<GpuDevice> gpus = new ArrayList<>();
         if (!Files.isDirectory(PROC)) {
             return gpus;
         }
@@ -38,7 +41,7 @@ public final class GpuInventory {
         for (Path d : dirs) {
             try {
                 String model = "?";
-                String uuid = "?";
+                String uuid = null;
                 for (String line : Files.readAllLines(d.resolve("information"))) {
                     if (line.startsWith("Model:")) {
                         model = line.substring(6).trim();
@@ -46,48 +49,28 @@ public final class GpuInventory {
                         uuid = line.substring(9).trim();
                     }
                 }
-                gpus.add(new Gpu(model, uuid));
-            } catch (IOException e) {
-                // A GPU that went away meanwhile.
+                if (uuid != null) {
+                    gpus.add(new GpuDevice(gpus.size(), model, GpuDevice.parseUuid(uuid), -1));
+                }
+            } catch (IOException | IllegalArgumentException e) {
+                // A GPU that went away meanwhile, or an entry we cannot read.
             }
         }
         return gpus;
     }
 
     /**
-     * Why an image whose metadata lists GPUs ({@code gpu.count}, {@code gpu.N.name}) cannot be
-     * restored on {@code present}, or empty when it can (same models, at least as many GPUs).
+     * Why the GPU state described by an image's {@code metadata} cannot be restored onto
+     * {@code present} with the user's {@code gpuMap}, or empty when it can: the same decision the
+     * restored process makes ({@link GpuCheckpoint#planRemap}), taken before restoring.
      */
-    public static Optional<String> misfit(Map<String, String> metadata, List<Gpu> present) {
-        int count = Integer.parseInt(metadata.getOrDefault("gpu.count", "0"));
-        if (count == 0) {
+    public static Optional<String> misfit(Map<String, String> metadata, List<GpuDevice> present,
+            Map<String, String> gpuMap) {
+        try {
+            GpuCheckpoint.planRemap(GpuCheckpoint.fromMetadata(metadata), present, gpuMap);
             return Optional.empty();
+        } catch (CudaUnavailableException e) {
+            return Optional.of(e.getMessage());
         }
-        List<String> wanted = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            wanted.add(metadata.getOrDefault("gpu." + i + ".name", "?"));
-        }
-        if (present.isEmpty()) {
-            return Optional.of("it holds the state of " + count + " GPU(s) (" + String.join(", ", wanted)
-                    + ") and this machine shows no NVIDIA GPU (no /proc/driver/nvidia/gpus)");
-        }
-        if (present.size() < count) {
-            return Optional.of("it needs " + count + " GPU(s) and this machine has " + present.size());
-        }
-        for (int i = 0; i < count; i++) {
-            String now = present.get(i).model();
-            if (!sameModel(wanted.get(i), now)) {
-                return Optional.of("it was made on GPU " + i + " = " + wanted.get(i) + ", and GPU " + i + " here is "
-                        + now + ": the driver restores GPU state only onto the same model");
-            }
-        }
-        return Optional.empty();
-    }
-
-    // The driver API names "NVIDIA H100 80GB HBM3"; /proc may shorten or pad it.
-    private static boolean sameModel(String a, String b) {
-        String x = a.replace("NVIDIA", "").trim();
-        String y = b.replace("NVIDIA", "").trim();
-        return x.equalsIgnoreCase(y) || x.startsWith(y) || y.startsWith(x);
     }
 }

@@ -65,7 +65,16 @@ public final class RestoreRequest {
         } catch (IOException e) {
             return map;
         }
-        for (String pair : p.getProperty("gpu.map", "").split(",")) {
+        return parseGpuMap(p.getProperty("gpu.map", ""));
+    }
+
+    /** {@code OLD=NEW,OLD=NEW} (GPU indexes or UUIDs) as a map, in order; null or blank is empty. */
+    public static Map<String, String> parseGpuMap(String text) {
+        Map<String, String> map = new LinkedHashMap<>();
+        if (text == null) {
+            return map;
+        }
+        for (String pair : text.split(",")) {
             String[] kv = pair.trim().split("=", 2);
             if (kv.length == 2) {
                 map.put(kv[0].trim(), kv[1].trim());

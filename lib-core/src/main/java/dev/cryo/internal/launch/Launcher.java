@@ -7,6 +7,7 @@ import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.RestoreRequest;
 import dev.cryo.internal.RuntimeKey;
 import dev.cryo.internal.criu.CriuException;
+import dev.cryo.internal.cuda.GpuDevice;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuRequest;
 import dev.cryo.internal.criu.CriuUnavailableException;
@@ -163,6 +164,7 @@ public final class Launcher {
             return Optional.empty();
         }
         Map<String, String> runtime = RuntimeKey.current();
+        List<GpuDevice> gpus = GpuInventory.present();
         for (ImageStore.Image image : all) {
             Optional<String> defect = image.defect();
             if (defect.isPresent()) {
@@ -174,7 +176,8 @@ public final class Launcher {
                 say("image " + image.id() + " is for another machine: " + runtimeMisfit.get());
                 continue;
             }
-            Optional<String> gpuMisfit = GpuInventory.misfit(image.metadata().asMap(), GpuInventory.present());
+            Optional<String> gpuMisfit = GpuInventory.misfit(image.metadata().asMap(), gpus,
+                    RestoreRequest.parseGpuMap(gpuMap));
             if (gpuMisfit.isPresent()) {
                 say("image " + image.id() + " cannot be restored here: " + gpuMisfit.get());
                 continue;
