@@ -60,45 +60,39 @@ public final class Preflight {
         List<Finding> out = new ArrayList<>();
         Map<Long, String[]> tcp = tcpSockets();
         Map<Long, String> unix = connectedUnixSockets();
-        java.util.Set<Long> ownSockets = ownSocketInodes();
-        try (var fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
-            for (Path fd : fds) {
-                String target;
-                try {
-                    target = Files.readSymbolicLink(fd).toString();
-                } catch (IOException e) {
-                    continue; // closed meanwhile (the directory stream's own descriptor, say)
+        Map<Path, String> fds = openDescriptors();
+        java.util.Set<Long> ownSockets = new java.util.HashSet<>();
+        fds.values().stream().filter(t -> t.startsWith("socket:[")).forEach(t -> ownSockets.add(socketInode(t)));
+        for (Map.Entry<Path, String> e : fds.entrySet()) {
+            Path fd = e.getKey();
+            String target = e.getValue();
+            if (target.startsWith("socket:[")) {
+                long inode = socketInode(target);
+                String[] t = tcp.get(inode);
+                if (t != null && t[2].equals("01")) {
+                    out.add(new Finding(Kind.TCP_ESTABLISHED, "TCP connection " + t[0] + " -> " + t[1],
+                            "close it in a Resource's beforeCheckpoint and reconnect in afterRestore, or"
+                                    + " CheckpointOptions.tcpEstablished(true) (restore then needs the same addresses)"));
+                } else if (t != null && t[2].equals("0A")) {
+                    out.add(new Finding(Kind.TCP_LISTENING, "TCP listener on " + t[0],
+                            "every restored copy listens on this port: run one copy per host (or network"
+                                    + " namespace), or open the listener in afterRestore"));
+                } else if (unix.containsKey(inode) && !ownSockets.contains(inode - 1)
+                        && !ownSockets.contains(inode + 1)) {
+                    // A socketpair's two ends get neighbouring inodes: both inside the app, no finding.
+                    out.add(new Finding(Kind.UNIX_SOCKET, "connected unix socket " + unix.get(inode),
+                            "close it in beforeCheckpoint, or CheckpointOptions.externalUnixSockets(true)"
+                                    + " if its peer is outside the app"));
                 }
-                if (target.startsWith("socket:[")) {
-                    long inode = Long.parseLong(target.substring(8, target.length() - 1));
-                    String[] t = tcp.get(inode);
-                    if (t != null && t[2].equals("01")) {
-                        out.add(new Finding(Kind.TCP_ESTABLISHED, "TCP connection " + t[0] + " -> " + t[1],
-                                "close it in a Resource's beforeCheckpoint and reconnect in afterRestore, or"
-                                        + " CheckpointOptions.tcpEstablished(true) (restore then needs the same addresses)"));
-                    } else if (t != null && t[2].equals("0A")) {
-                        out.add(new Finding(Kind.TCP_LISTENING, "TCP listener on " + t[0],
-                                "every restored copy listens on this port: run one copy per host (or network"
-                                        + " namespace), or open the listener in afterRestore"));
-                    } else if (unix.containsKey(inode) && !ownSockets.contains(inode - 1)
-                            && !ownSockets.contains(inode + 1)) {
-                        // A socketpair's two ends get neighbouring inodes: both inside the app, no finding.
-                        out.add(new Finding(Kind.UNIX_SOCKET, "connected unix socket " + unix.get(inode),
-                                "close it in beforeCheckpoint, or CheckpointOptions.externalUnixSockets(true)"
-                                        + " if its peer is outside the app"));
-                    }
-                } else if (target.endsWith(" (deleted)")) {
-                    out.add(new Finding(Kind.DELETED_FILE, target, "close it before the checkpoint, or raise"
-                            + " CheckpointOptions.ghostLimitBytes above its size (CRIU copies it into the image)"));
-                } else if (!isStdio(fd) && target.startsWith("/") && !target.startsWith("/dev/")
-                        && !target.startsWith("/proc/") && writable(fd) && Files.isRegularFile(Path.of(target))) {
-                    out.add(new Finding(Kind.FILE_OPEN_FOR_WRITING, target, "restored copies go on writing at the"
-                            + " offset of the checkpoint, and the restore fails if the file shrank: close it in"
-                            + " beforeCheckpoint and reopen it (append) in afterRestore"));
-                }
+            } else if (target.endsWith(" (deleted)")) {
+                out.add(new Finding(Kind.DELETED_FILE, target, "close it before the checkpoint, or raise"
+                        + " CheckpointOptions.ghostLimitBytes above its size (CRIU copies it into the image)"));
+            } else if (!isStdio(fd) && target.startsWith("/") && !target.startsWith("/dev/")
+                    && !target.startsWith("/proc/") && writable(fd) && Files.isRegularFile(Path.of(target))) {
+                out.add(new Finding(Kind.FILE_OPEN_FOR_WRITING, target, "restored copies go on writing at the"
+                        + " offset of the checkpoint, and the restore fails if the file shrank: close it in"
+                        + " beforeCheckpoint and reopen it (append) in afterRestore"));
             }
-        } catch (IOException e) {
-            // /proc unreadable: nothing to report
         }
         for (int pid : ProcessFacts.childPids()) {
             if (!ProcessFacts.isZombie(pid)) {
@@ -147,23 +141,25 @@ public final class Preflight {
         return false;
     }
 
-    private static java.util.Set<Long> ownSocketInodes() {
-        java.util.Set<Long> inodes = new java.util.HashSet<>();
-        try (var fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
-            for (Path fd : fds) {
+    /** This process's descriptors and what each points to, read once. */
+    private static Map<Path, String> openDescriptors() {
+        Map<Path, String> fds = new java.util.LinkedHashMap<>();
+        try (var dir = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : dir) {
                 try {
-                    String t = Files.readSymbolicLink(fd).toString();
-                    if (t.startsWith("socket:[")) {
-                        inodes.add(Long.parseLong(t.substring(8, t.length() - 1)));
-                    }
+                    fds.put(fd, Files.readSymbolicLink(fd).toString());
                 } catch (IOException e) {
-                    // closed meanwhile
+                    // closed meanwhile (the directory stream's own descriptor, say)
                 }
             }
         } catch (IOException e) {
-            return inodes;
+            // /proc unreadable: nothing to report
         }
-        return inodes;
+        return fds;
+    }
+
+    private static long socketInode(String target) {
+        return Long.parseLong(target.substring(8, target.length() - 1));
     }
 
     /** socket inode -> {local, remote, state} from /proc/net/tcp and tcp6. */
