@@ -408,7 +408,28 @@ final class CheckpointRun {
         } catch (IOException e) {
             throw imageDirectoryError(store, e);
         }
+        ensureSessionInsideNamespace();
         return criu;
+    }
+
+    /**
+     * CRIU refuses a process whose session leader lives outside its PID namespace, which is how
+     * containers and CI runners often start processes (no setsid). A session of our own fixes that;
+     * the only other change is that a terminal's Ctrl-C no longer reaches the app.
+     */
+    private static void ensureSessionInsideNamespace() throws CheckpointException {
+        if (!Preflight.sessionLeaderOutside()) {
+            return;
+        }
+        if (Preflight.leadsProcessGroup()) {
+            throw new CheckpointException(Reason.DUMP_FAILED, "This process's session leader is outside its PID"
+                    + " namespace (a container or runner that started it without setsid), so CRIU cannot dump it,"
+                    + " and it leads its own process group, so it cannot start a session of its own. Start the app"
+                    + " through bin/cryo run, or with setsid (setsid java ...).", null);
+        }
+        int sid = LibC.setsid();
+        LOG.info("This process's session leader was outside its PID namespace, where CRIU cannot dump it; it now"
+                + " leads a session of its own (sid {})", sid);
     }
 
     private static boolean isReadOnly(Path p) throws IOException {

@@ -1,6 +1,7 @@
 package dev.cryo;
 
 import dev.cryo.internal.ProcessFacts;
+import dev.cryo.internal.os.LibC;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +33,12 @@ public final class Preflight {
         /** A child process: dumped and restored with the app. */
         CHILD_PROCESS,
         /** A thread in an uninterruptible call (state D): the dump waits for it, or fails. */
-        THREAD_BLOCKED
+        THREAD_BLOCKED,
+        /**
+         * The session leader is outside the PID namespace and the process leads its own process
+         * group: CRIU cannot dump it, and {@code checkpointNow()} cannot give it a session of its own.
+         */
+        SESSION_OUTSIDE_NAMESPACE
     }
 
     /**
@@ -50,6 +56,16 @@ public final class Preflight {
     }
 
     private Preflight() {}
+
+    /** Whether this process's session leader lives in an outer PID namespace (getsid answers 0). */
+    static boolean sessionLeaderOutside() {
+        return LibC.getsid(0) == 0;
+    }
+
+    /** Whether this process leads its process group, which makes setsid() fail. */
+    static boolean leadsProcessGroup() {
+        return LibC.getpgid(0) == ProcessHandle.current().pid();
+    }
 
     /**
      * Examines this process now.
@@ -93,6 +109,11 @@ public final class Preflight {
                         + " offset of the checkpoint, and the restore fails if the file shrank: close it in"
                         + " beforeCheckpoint and reopen it (append) in afterRestore"));
             }
+        }
+        if (sessionLeaderOutside() && leadsProcessGroup()) {
+            out.add(new Finding(Kind.SESSION_OUTSIDE_NAMESPACE, "session leader outside this PID namespace, and"
+                    + " this process leads its process group", "start the app through bin/cryo run, or with"
+                    + " setsid (setsid java ...)"));
         }
         for (int pid : ProcessFacts.childPids()) {
             if (!ProcessFacts.isZombie(pid)) {

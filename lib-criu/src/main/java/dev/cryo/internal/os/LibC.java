@@ -38,6 +38,9 @@ public final class LibC {
     private static final MethodHandle waitpid = find("waitpid",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle dup = find("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle getsid = find("getsid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle getpgid = find("getpgid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle setsid = find("setsid", FunctionDescriptor.of(JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle strerror = find("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     // glibc >= 2.32; absent elsewhere, then names come from the small table below.
     private static final MethodHandle strerrorname_np = find("strerrorname_np", FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -85,6 +88,50 @@ public final class LibC {
                 throw new ErrnoException("dup", errno(state), "fd " + fd);
             }
             return copy;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * The session id of {@code pid} (0: this process) as this process's PID namespace sees it: 0 when
+     * the session leader lives in an outer namespace.
+     */
+    public static int getsid(int pid) {
+        return idCall(getsid, "getsid", pid);
+    }
+
+    /** The process group id of {@code pid} (0: this process), in this process's PID namespace. */
+    public static int getpgid(int pid) {
+        return idCall(getpgid, "getpgid", pid);
+    }
+
+    /** Makes this process the leader of a new session and process group; returns the new session id. */
+    public static int setsid() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int sid = (int) setsid.invokeExact(state);
+            if (sid < 0) {
+                throw new ErrnoException("setsid", errno(state), "this process");
+            }
+            return sid;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    private static int idCall(MethodHandle handle, String name, int pid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int id = (int) handle.invokeExact(state, pid);
+            if (id < 0) {
+                throw new ErrnoException(name, errno(state), "pid " + pid);
+            }
+            return id;
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

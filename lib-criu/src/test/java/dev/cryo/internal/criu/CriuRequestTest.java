@@ -38,7 +38,9 @@ class CriuRequestTest {
     void dumpAndRestoreChild() throws Exception {
         Path images = Files.createDirectory(dir.resolve("images"));
         File devNull = new File("/dev/null");
-        Process sleeper = new ProcessBuilder("sleep", "120").redirectInput(devNull).redirectOutput(devNull)
+        // Its own session: CRIU refuses a task whose session leader is outside its PID namespace, as
+        // under CI runners. (setsid(1) execs in place: a ProcessBuilder child leads no process group.)
+        Process sleeper = new ProcessBuilder("setsid", "sleep", "120").redirectInput(devNull).redirectOutput(devNull)
                 .redirectError(devNull).start();
         int pid = (int) sleeper.pid();
         try (CriuRequest r = criu().newRequest()) {
