@@ -218,6 +218,7 @@ final class CheckpointRun {
         LOG.info("CRYO RESTORED from checkpoint image {} ({})", id, store.imagePath(id));
         CheckpointOutcome outcome = new CheckpointOutcome(CheckpointOutcome.Kind.RESTORED, store.imagePath(id), id,
                 null, Duration.ZERO);
+        Map<String, Long> restoreSteps = new LinkedHashMap<>();
         Exception gpuFailure = null;
         if (gpu.isPresent()) {
             try {
@@ -226,6 +227,8 @@ final class CheckpointRun {
                 List<GpuPair> remap = GpuCheckpoint.planRemap(gpu.get().devices(), GpuInventory.present(),
                         RestoreRequest.gpuMap(store.root(), ProcessHandle.current().pid()));
                 GpuCheckpoint.Resumed r = gpu.get().resume(remap);
+                restoreSteps.put("gpuRestore", r.restoreMillis());
+                restoreSteps.put("gpuUnlock", r.unlockMillis());
                 LOG.info("GPU state restored{}: restore {} ms, unlock {} ms", remap.isEmpty() ? ""
                         : " onto other GPUs " + remap.stream().map(p -> p.to().uuidString()).toList(),
                         r.restoreMillis(), r.unlockMillis());
@@ -239,7 +242,11 @@ final class CheckpointRun {
         if (gpuFailure != null) {
             failures.add(gpuFailure);
         }
+        long t = System.nanoTime();
         failures.addAll(Checkpointer.RESOURCES.afterRestore(ready, outcome));
+        restoreSteps.put("afterRestore", (System.nanoTime() - t) / 1_000_000);
+        // One line with every step, in a fixed form that scripts and benchmarks read.
+        LOG.info("Restore steps (ms): {}", restoreSteps);
         throwIfFailed(failures, outcome);
         return outcome;
     }
@@ -259,6 +266,8 @@ final class CheckpointRun {
                 }
             });
             metadata.put("dump.millis", Long.toString(stepMillis.getOrDefault("criuDump", 0L)));
+            // Each step's time, for benchmarks and for users comparing images.
+            stepMillis.forEach((name, ms) -> metadata.put("step." + name + ".millis", Long.toString(ms)));
             image = store.commit(tmp, id, metadata);
         } catch (IOException e) {
             store.abort(tmp, DUMP_LOG);
