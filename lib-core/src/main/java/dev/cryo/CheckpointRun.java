@@ -122,6 +122,7 @@ final class CheckpointRun {
     private CheckpointOutcome claimed(ImageStore store, String buildKey, LibCriu criu)
             throws CheckpointException, RestoreException {
         Optional<GpuCheckpoint> gpu = detectGpu();
+        Checkpointer.refreshGpus(); // the list at checkpoint, so that a restored copy can say what changed
 
         long t = System.nanoTime();
         ResourceChain.Notified<Resource> notified = Checkpointer.RESOURCES.beforeCheckpoint();
@@ -243,6 +244,14 @@ final class CheckpointRun {
             failures.add(gpuFailure);
         }
         long t = System.nanoTime();
+        List<Gpu> before = Checkpointer.gpus();
+        List<Gpu> now = Checkpointer.refreshGpus();
+        if (!now.equals(before)) {
+            LOG.info("The GPUs differ from those at checkpoint: {} then, {} now", before, now);
+        }
+        failures.addAll(Checkpointer.refreshDeviceCaches(now));
+        restoreSteps.put("deviceRefresh", (System.nanoTime() - t) / 1_000_000);
+        t = System.nanoTime();
         failures.addAll(Checkpointer.RESOURCES.afterRestore(ready, outcome));
         restoreSteps.put("afterRestore", (System.nanoTime() - t) / 1_000_000);
         // One line with every step, in a fixed form that scripts and benchmarks read.

@@ -36,7 +36,55 @@ public final class Checkpointer {
         });
     }
 
+    private static final java.util.List<DeviceCache> DEVICE_CACHES = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private static volatile java.util.List<Gpu> gpus; // read on first use, and again after each restore
+
     private Checkpointer() {}
+
+    /**
+     * The NVIDIA GPUs of the machine this process runs on now, in the driver's order; empty where
+     * there are none. Read from the driver's listing (no CUDA call, so it costs microseconds and
+     * works while the process's CUDA state is locked), cached, and read again after every restore,
+     * before any callback runs: a restored process never sees the GPUs of the machine it was
+     * checkpointed on.
+     *
+     * @return the GPUs, an unmodifiable list
+     */
+    public static java.util.List<Gpu> gpus() {
+        java.util.List<Gpu> known = gpus;
+        return known != null ? known : refreshGpus();
+    }
+
+    static java.util.List<Gpu> refreshGpus() {
+        java.util.List<Gpu> now = dev.cryo.internal.GpuInventory.present().stream()
+                .map(d -> new Gpu(d.ordinal(), d.name(), d.uuidString())).toList();
+        gpus = now;
+        return now;
+    }
+
+    /**
+     * Registers an app's cache of device facts, refreshed first after every restore (before every
+     * {@link Resource}, in registration order) with the GPUs present then. This is where an app
+     * re-reads what frameworks cache once per process: device counts, device lists, placements.
+     *
+     * @param cache the cache's refresh
+     */
+    public static void registerDeviceCache(DeviceCache cache) {
+        DEVICE_CACHES.add(java.util.Objects.requireNonNull(cache, "cache"));
+    }
+
+    /** Runs every device cache's refresh; returns the failures, each naming its cache. */
+    static java.util.List<Exception> refreshDeviceCaches(java.util.List<Gpu> now) {
+        java.util.List<Exception> failures = new java.util.ArrayList<>();
+        for (DeviceCache cache : DEVICE_CACHES) {
+            try {
+                cache.refresh(now);
+            } catch (Exception e) {
+                failures.add(new IllegalStateException("device cache " + cache + " failed to refresh: " + e, e));
+            }
+        }
+        return failures;
+    }
 
     /**
      * Registers a random generator to be reseeded in every restored copy, so that copies restored

@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The NVIDIA GPUs this machine has, as the driver lists them under /proc: cheap enough for the
@@ -18,9 +20,37 @@ import java.util.Optional;
  * whose CUDA state is still locked (its own driver calls would block until unlock).
  */
 public final class GpuInventory {
-    static final Path PROC = Path.of("/proc/driver/nvidia/gpus");
+    private static final Pattern DRIVER_VERSION = Pattern.compile("Kernel Module(?:\\s+for \\S+)?\\s+(\\d+\\.\\d+(?:\\.\\d+)?)");
 
     private GpuInventory() {}
+
+    /**
+     * Where the driver lists itself: {@code /proc/driver/nvidia}, or the directory named by
+     * {@code -Dcryo.nvidia.proc} or {@code CRYO_NVIDIA_PROC} (same layout), which lets tests on
+     * machines without a GPU present a GPU set that changes between checkpoint and restore.
+     */
+    static Path root() {
+        String configured = System.getProperty("cryo.nvidia.proc", System.getenv("CRYO_NVIDIA_PROC"));
+        return Path.of(configured == null || configured.isBlank() ? "/proc/driver/nvidia" : configured);
+    }
+
+    /**
+     * The loaded NVIDIA kernel driver's version (such as {@code 580.95.05}), or empty when this
+     * machine has none: read from {@code version}, whose first line ends "Kernel Module  580.95.05  date".
+     */
+    public static Optional<String> driverVersion() {
+        try {
+            for (String line : Files.readAllLines(root().resolve("version"))) {
+                Matcher m = DRIVER_VERSION.matcher(line);
+                if (line.startsWith("NVRM") && m.find()) {
+                    return Optional.of(m.group(1));
+                }
+            }
+        } catch (IOException e) {
+            // no driver
+        }
+        return Optional.empty();
+    }
 
     /**
      * The GPUs the driver lists, in bus order (the driver's ordinal order), with model and UUID;
@@ -28,11 +58,12 @@ public final class GpuInventory {
      */
     public static List<GpuDevice> present() {
         List<GpuDevice> gpus = new ArrayList<>();
-        if (!Files.isDirectory(PROC)) {
+        Path proc = root().resolve("gpus");
+        if (!Files.isDirectory(proc)) {
             return gpus;
         }
         List<Path> dirs = new ArrayList<>();
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(PROC)) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(proc)) {
             s.forEach(dirs::add);
         } catch (IOException e) {
             return gpus;
