@@ -25,6 +25,8 @@ public final class CheckpointException extends Exception {
         GPU,
         /** CRIU ran and failed to dump the process. */
         DUMP_FAILED,
+        /** A file to keep in the image ({@code CheckpointOptions.storeFiles}) cannot be stored. */
+        STORED_FILE,
         /** Another checkpoint is running in this process. */
         IN_PROGRESS
     }

@@ -2,6 +2,8 @@ package dev.cryo;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -21,8 +23,10 @@ public final class CheckpointOptions {
     private final int criuLogLevel;
     private final Duration gpuLockTimeout;
     private final boolean collectGarbage;
+    private final List<Path> storeFiles;
 
     private CheckpointOptions(Builder b) {
+        this.storeFiles = List.copyOf(b.storeFiles);
         this.collectGarbage = b.collectGarbage;
         this.imageDirectory = b.imageDirectory;
         this.exitAfterCheckpoint = b.exitAfterCheckpoint;
@@ -94,6 +98,11 @@ public final class CheckpointOptions {
         return collectGarbage;
     }
 
+    /** The files copied into the image and put back before each restore, in order. */
+    public List<Path> storeFiles() {
+        return storeFiles;
+    }
+
     /** Builds {@link CheckpointOptions}. */
     public static final class Builder {
         private Path imageDirectory;
@@ -105,6 +114,7 @@ public final class CheckpointOptions {
         private int criuLogLevel = Integer.getInteger("cryo.criu.logLevel", 2);
         private Duration gpuLockTimeout = Duration.ofSeconds(30);
         private boolean collectGarbage = !Boolean.getBoolean("cryo.noGc");
+        private final List<Path> storeFiles = new ArrayList<>();
 
         private Builder() {}
 
@@ -171,6 +181,24 @@ public final class CheckpointOptions {
          */
         public Builder collectGarbage(boolean value) {
             this.collectGarbage = value;
+            return this;
+        }
+
+        /**
+         * Files to copy into the image and put back before each restore. CRIU saves no file
+         * contents: a file the app had open that changed size after the checkpoint stops the
+         * restore, and one that changed otherwise is read changed by the restored app. Regular
+         * files only, by absolute path; the launcher ({@code bin/cryo}) puts back each one that
+         * differs from the copy (size or modification time), atomically, with its mode and time.
+         * The copies hold the files' contents as the image holds the process's memory: owner-only.
+         *
+         * @param paths the files
+         * @return this builder
+         */
+        public Builder storeFiles(Path... paths) {
+            for (Path p : paths) {
+                storeFiles.add(Objects.requireNonNull(p, "path").toAbsolutePath().normalize());
+            }
             return this;
         }
 

@@ -7,10 +7,12 @@ import dev.cryo.internal.cuda.GpuCheckpoint;
 import dev.cryo.internal.cuda.GpuPair;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.ResourceChain;
 import dev.cryo.internal.RestoreRequest;
 import dev.cryo.internal.RuntimeKey;
+import dev.cryo.internal.StoredFiles;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuRequest;
 import dev.cryo.internal.criu.CriuRequest.DumpResult;
@@ -161,6 +163,17 @@ final class CheckpointRun {
             LOG.warn("Before the checkpoint: {}", f);
         }
         metadata.putAll(gpuFacts);
+        metadata.putAll(OpenFiles.describe(OpenFiles.current()));
+        try {
+            metadata.putAll(StoredFiles.store(options.storeFiles(), tmp));
+        } catch (IOException e) {
+            store.abort(tmp, DUMP_LOG);
+            CheckpointException ce = isNoSpace(e) ? noSpace(store, e) : new CheckpointException(Reason.STORED_FILE,
+                    "Could not copy the files to keep into the image (storeFiles): " + e + ". No snapshot was taken.", e);
+            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
+            rollback(notified.ready(), ce, "a file to keep could not be stored");
+            throw ce;
+        }
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         DumpResult result;
         t = System.nanoTime();
@@ -425,6 +438,13 @@ final class CheckpointRun {
             }
         } catch (IOException e) {
             throw imageDirectoryError(store, e);
+        }
+        for (Path p : options.storeFiles()) {
+            String unfit = StoredFiles.unfit(p);
+            if (unfit != null) {
+                throw new CheckpointException(Reason.STORED_FILE, "Cannot keep " + p + " in the image: " + unfit
+                        + ". Fix the path given to CheckpointOptions.storeFiles.", null);
+            }
         }
         ensureSessionInsideNamespace();
         return criu;

@@ -1,5 +1,6 @@
 package dev.cryo;
 
+import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.os.LibC;
 import java.io.IOException;
@@ -28,12 +29,22 @@ public final class Preflight {
         UNIX_SOCKET,
         /** A file open for writing: restored copies write at the offset of the checkpoint. */
         FILE_OPEN_FOR_WRITING,
-        /** A file deleted while still open: copied into the image only up to the ghost limit. */
+        /** A file deleted while still open or mapped: copied into the image only up to the ghost limit. */
         DELETED_FILE,
+        /** An open file whose path now names another file (an overmount, say): CRIU refuses to dump it. */
+        FILE_REPLACED,
+        /** An open file modified after this process started: the app may hold a mix of old and new. */
+        FILE_CHANGED,
         /** A child process: dumped and restored with the app. */
         CHILD_PROCESS,
         /** A thread in an uninterruptible call (state D): the dump waits for it, or fails. */
         THREAD_BLOCKED,
+        /**
+         * A Java thread inside a native call that waits on something outside the JVM (a socket, a
+         * pipe, a device, JNI code): the dump interrupts it, and after restore it resumes a call
+         * whose other end may be gone.
+         */
+        THREAD_IN_NATIVE,
         /**
          * The session leader is outside the PID namespace and the process leads its own process
          * group: CRIU cannot dump it, and {@code checkpointNow()} cannot give it a session of its own.
@@ -101,14 +112,38 @@ public final class Preflight {
                                     + " if its peer is outside the app"));
                 }
             } else if (target.endsWith(" (deleted)")) {
-                out.add(new Finding(Kind.DELETED_FILE, target, "close it before the checkpoint, or raise"
-                        + " CheckpointOptions.ghostLimitBytes above its size (CRIU copies it into the image)"));
-            } else if (!isStdio(fd) && target.startsWith("/") && !target.startsWith("/dev/")
-                    && !target.startsWith("/proc/") && writable(fd) && Files.isRegularFile(Path.of(target))) {
-                out.add(new Finding(Kind.FILE_OPEN_FOR_WRITING, target, "restored copies go on writing at the"
-                        + " offset of the checkpoint, and the restore fails if the file shrank: close it in"
-                        + " beforeCheckpoint and reopen it (append) in afterRestore"));
+                out.add(new Finding(Kind.DELETED_FILE, target, "it was deleted, or replaced by a rename, while"
+                        + " open: close it in beforeCheckpoint (and open the new one in afterRestore), or raise"
+                        + " CheckpointOptions.ghostLimitBytes above its size (CRIU copies the old contents into"
+                        + " the image)"));
             }
+        }
+        long started = ProcessFacts.startEpochMillis();
+        for (OpenFiles.OpenFile f : OpenFiles.current()) {
+            if (f.fd() <= 2) {
+                continue; // stdio: the launcher hands the restored process its own
+            }
+            if (!f.sameAsPath()) {
+                out.add(new Finding(Kind.FILE_REPLACED, f.path() + " (fd " + f.fd() + ")", "its path now names"
+                        + " another file (mounted over?), and CRIU refuses to dump it: close it in"
+                        + " beforeCheckpoint and open the new one in afterRestore"));
+            } else if (f.writable()) {
+                out.add(new Finding(Kind.FILE_OPEN_FOR_WRITING, f.path().toString(), "restored copies go on writing"
+                        + " at the offset of the checkpoint, and the restore fails if the file changed size (unless"
+                        + " opened write-only for appending): close it in beforeCheckpoint and reopen it (append) in"
+                        + " afterRestore"));
+            } else if (f.modified() > started) {
+                out.add(new Finding(Kind.FILE_CHANGED, f.path() + " (fd " + f.fd() + ")", "it was modified after"
+                        + " this process started, so the app may hold a mix of old and new contents: reopen and reread"
+                        + " it before the checkpoint. After the checkpoint, a change of its size stops the restore:"
+                        + " keep it in the image with CheckpointOptions.storeFiles"));
+            }
+        }
+        for (String mapped : deletedMappings()) {
+            out.add(new Finding(Kind.DELETED_FILE, "mapped " + mapped, "a library or file the process maps was"
+                    + " deleted or replaced after it was mapped (an upgrade of the JDK or a library while the app"
+                    + " runs?): CRIU copies it into the image only up to CheckpointOptions.ghostLimitBytes; restart"
+                    + " the app on the new files before checkpointing"));
         }
         if (sessionLeaderOutside() && leadsProcessGroup()) {
             out.add(new Finding(Kind.SESSION_OUTSIDE_NAMESPACE, "session leader outside this PID namespace, and"
@@ -140,26 +175,51 @@ public final class Preflight {
         } catch (IOException e) {
             // nothing to report
         }
+        threadsInNative(out);
         return out;
     }
 
-    // bin/cryo gives a restored app its own stdin/stdout/stderr, whatever they were at checkpoint.
-    private static boolean isStdio(Path fd) {
-        String n = fd.getFileName().toString();
-        return n.equals("0") || n.equals("1") || n.equals("2");
+    // Native frames where JDK threads wait on the JVM itself: no finding.
+    private static final java.util.Set<String> JVM_WAITS = java.util.Set.of(
+            "java.lang.ref.Reference.waitForReferencePendingList", "jdk.internal.misc.Unsafe.park",
+            "java.lang.Object.wait0", "java.lang.Thread.sleep0", "java.lang.Thread.sleepNanos0",
+            "java.lang.Thread.yield0", "java.lang.ProcessHandleImpl.waitForProcessExit0",
+            "java.lang.Thread.getStackTrace0", "java.lang.Thread.dumpThreads", "java.lang.Thread.getThreads");
+
+    private static void threadsInNative(List<Finding> out) {
+        Thread self = Thread.currentThread();
+        for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+            Thread t = e.getKey();
+            StackTraceElement[] stack = e.getValue();
+            if (t == self || stack.length == 0 || !stack[0].isNativeMethod() || t.getState() != Thread.State.RUNNABLE) {
+                continue;
+            }
+            String frame = stack[0].getClassName() + "." + stack[0].getMethodName();
+            if (!JVM_WAITS.contains(frame)) {
+                out.add(new Finding(Kind.THREAD_IN_NATIVE, "thread \"" + t.getName() + "\" is in native " + frame
+                        + (stack.length > 1 ? " (from " + stack[stack.length > 2 ? 2 : 1] + ")" : ""), "the dump"
+                        + " interrupts the call and the restored copy resumes it; if it waits on something outside"
+                        + " the process (socket, pipe, device, JNI), stop the thread in beforeCheckpoint and start"
+                        + " it again in afterRestore"));
+            }
+        }
     }
 
-    private static boolean writable(Path fd) {
+    /** Paths of deleted files this process maps (each once). */
+    private static List<String> deletedMappings() {
+        java.util.Set<String> found = new java.util.LinkedHashSet<>();
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd.getFileName()))) {
-                if (line.startsWith("flags:")) {
-                    return (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0; // O_WRONLY or O_RDWR
+            for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+                int slash = line.indexOf('/');
+                if (slash > 0 && line.endsWith(" (deleted)") && !line.contains("/memfd:")
+                        && !line.contains("/dev/shm/") && !line.contains("/SYSV")) {
+                    found.add(line.substring(slash));
                 }
             }
-        } catch (IOException | NumberFormatException e) {
-            return false;
+        } catch (IOException e) {
+            // nothing to report
         }
-        return false;
+        return List.copyOf(found);
     }
 
     /** This process's descriptors and what each points to, read once. */

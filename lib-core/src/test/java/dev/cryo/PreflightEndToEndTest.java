@@ -1,5 +1,6 @@
 package dev.cryo;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cryo.ChildJvm.Result;
@@ -15,7 +16,7 @@ class PreflightEndToEndTest {
     Path dir;
 
     @Test
-    @DisplayName("finds established and listening TCP, a file open for writing, a deleted file and a child, each with its fix")
+    @DisplayName("finds TCP, files open for writing, changed, deleted or replaced, a child, a thread in native, each with its fix")
     void findsWhatWouldBreakARestore() throws Exception {
         Result r = ChildJvm.run(ChildJvm.java("dev.cryo.testapp.PreflightApp", dir.toString()), dir, "app");
         String port = r.line("PORT ").substring(5);
@@ -27,6 +28,13 @@ class PreflightEndToEndTest {
         assertTrue(r.has("FINDING DELETED_FILE: " + dir.resolve("gone.tmp") + " (deleted)"), r::toString);
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("FINDING CHILD_PROCESS") && l.contains("sleep 30")),
                 r::toString);
+        assertTrue(r.has("FINDING FILE_CHANGED: " + dir.resolve("changed.txt")), r::toString);
+        assertTrue(r.has("FINDING DELETED_FILE: " + dir.resolve("config.txt") + " (deleted) -> it was deleted, or"
+                + " replaced by a rename"), r::toString);
+        assertTrue(r.has("FINDING THREAD_IN_NATIVE: thread \"fifo-reader\" is in native java.io.FileInputStream.open0"),
+                r::toString);
+        assertEquals(1, r.out().lines().filter(l -> l.startsWith("FINDING THREAD_IN_NATIVE")).count(),
+                "threads waiting on the JVM itself are no finding:\n" + r);
         assertTrue(r.out().lines().noneMatch(l -> l.contains("/tmp/hsperfdata")), "the JVM's own files are no finding");
     }
 }

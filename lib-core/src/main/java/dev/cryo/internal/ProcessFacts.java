@@ -58,6 +58,27 @@ public final class ProcessFacts {
         return pids;
     }
 
+    /**
+     * When this process started, in epoch milliseconds, to about 20 ms: its start in clock ticks
+     * after boot (/proc/self/stat) plus the boot time taken from /proc/uptime. (The JDK's
+     * {@code ProcessHandle.Info.startInstant()} uses the boot time rounded to whole seconds.)
+     */
+    public static long startEpochMillis() {
+        try {
+            long now = System.currentTimeMillis();
+            String uptime = Files.readString(Path.of("/proc/uptime")).trim().split("\\s+")[0];
+            long bootEpoch = now - Math.round(Double.parseDouble(uptime) * 1000);
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(f[19]); // field 22, starttime, counted from field 3
+            return bootEpoch + ticks * 1000 / CLOCK_TICKS;
+        } catch (IOException | RuntimeException e) {
+            return ProcessHandle.current().info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
+        }
+    }
+
+    private static final long CLOCK_TICKS = 100; // USER_HZ on every Linux architecture the JDK runs on
+
     /** True when {@code pid} exists and is a zombie. */
     public static boolean isZombie(int pid) {
         try {

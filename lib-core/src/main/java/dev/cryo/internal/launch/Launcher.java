@@ -4,8 +4,10 @@ import dev.cryo.internal.BuildKey;
 import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.RestoreRequest;
 import dev.cryo.internal.RuntimeKey;
+import dev.cryo.internal.StoredFiles;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.cuda.GpuDevice;
 import dev.cryo.internal.criu.CriuLocation;
@@ -28,6 +30,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import sun.misc.Signal;
 
 /**
@@ -182,6 +185,12 @@ public final class Launcher {
                 say("image " + image.id() + " cannot be restored here: " + gpuMisfit.get());
                 continue;
             }
+            Set<String> stored = StoredFiles.paths(image.metadata().asMap());
+            Optional<String> filesMisfit = OpenFiles.misfit(image.metadata().asMap(), stored);
+            if (filesMisfit.isPresent() && key.equals(image.metadata().get("build.key"))) {
+                say("image " + image.id() + " cannot be restored now: " + filesMisfit.get());
+                continue;
+            }
             if (!key.equals(image.metadata().get("build.key"))) {
                 say("image " + image.id() + " was made from another command or build (class path, JDK or"
                         + " arguments differ)");
@@ -205,6 +214,19 @@ public final class Launcher {
             return OptionalInt.empty();
         }
         putBackHsperfdata(image);
+        Map<String, String> all = meta.asMap();
+        try {
+            for (String path : StoredFiles.putBack(all, image.dir())) {
+                say("put back " + path + " as it was at checkpoint (kept in the image)");
+            }
+        } catch (IOException | RuntimeException e) {
+            say("cannot put back the files kept in image " + image.id() + ": " + e + ". Starting cold.");
+            return OptionalInt.empty();
+        }
+        for (String path : OpenFiles.changedSameSize(all, StoredFiles.paths(all))) {
+            say("warning: " + path + " changed since the checkpoint (same size); the restored app reads the new"
+                    + " contents. Keep it in the image (CheckpointOptions.storeFiles) if it must not change.");
+        }
         Path restoreRequest = RestoreRequest.write(store, pid, gpuMap);
         long deadline = System.nanoTime() + pidWait.toNanos();
         Path work;

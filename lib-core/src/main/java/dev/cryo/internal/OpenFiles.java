@@ -1,0 +1,166 @@
+package dev.cryo.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The regular files this process holds open, as CRIU will record them. CRIU reopens each by path
+ * at restore and refuses when its size differs from the checkpoint's (except files opened
+ * write-only for appending, such as logs): a restore breaks when such a file changed meanwhile.
+ * Recorded in the image as {@code openFile.<n>.*} so that the launcher can tell before restoring.
+ */
+public final class OpenFiles {
+    private static final int O_ACCMODE = 3;
+    private static final int O_WRONLY = 1;
+    private static final int O_APPEND = 02000;
+
+    /**
+     * One open file.
+     *
+     * @param fd         the descriptor
+     * @param path       the path it was opened by
+     * @param flags      its open flags
+     * @param size       the size of the open file now
+     * @param modified   its modification time, epoch milliseconds
+     * @param sameAsPath false when the path now names another file (replaced by a rename, say)
+     */
+    public record OpenFile(int fd, Path path, int flags, long size, long modified, boolean sameAsPath) {
+        /** Whether CRIU checks its size at restore: all but write-only appending files. */
+        public boolean sizeChecked() {
+            return !((flags & O_ACCMODE) == O_WRONLY && (flags & O_APPEND) != 0);
+        }
+
+        /** Whether it was opened for writing. */
+        public boolean writable() {
+            return (flags & O_ACCMODE) != 0;
+        }
+    }
+
+    private OpenFiles() {}
+
+    /** The regular files open now, outside /proc and /dev and not deleted; stdio included. */
+    public static List<OpenFile> current() {
+        List<OpenFile> files = new ArrayList<>();
+        try (var dir = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : dir) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (!target.startsWith("/") || target.startsWith("/proc/") || target.startsWith("/dev/")
+                            || target.endsWith(" (deleted)")) {
+                        continue;
+                    }
+                    // Through the /proc link: the open file itself, even if its path now names another.
+                    BasicFileAttributes open = Files.readAttributes(fd, BasicFileAttributes.class);
+                    if (!open.isRegularFile()) {
+                        continue;
+                    }
+                    Path path = Path.of(target);
+                    boolean same;
+                    try {
+                        Object now = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+                        same = now != null && now.equals(open.fileKey());
+                    } catch (IOException e) {
+                        same = false;
+                    }
+                    int number = Integer.parseInt(fd.getFileName().toString());
+                    files.add(new OpenFile(number, path, flags(number), open.size(), open.lastModifiedTime().toMillis(),
+                            same));
+                } catch (IOException | RuntimeException e) {
+                    // closed meanwhile (the directory stream's own descriptor, say)
+                }
+            }
+        } catch (IOException e) {
+            // /proc unreadable: nothing known
+        }
+        return files;
+    }
+
+    private static int flags(int fd) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
+                if (line.startsWith("flags:")) {
+                    return Integer.parseInt(line.substring(6).trim(), 8);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // unknown: treated as read-only
+        }
+        return 0;
+    }
+
+    /**
+     * The image metadata for {@code files} whose size CRIU checks, one path once. Standard input
+     * and output are left out: the launcher hands the restored process its own (CRIU inherit-fd).
+     */
+    public static Map<String, String> describe(List<OpenFile> files) {
+        Map<String, String> m = new LinkedHashMap<>();
+        Set<Path> seen = new java.util.HashSet<>();
+        files.stream().filter(f -> f.fd() <= 2).forEach(f -> seen.add(f.path()));
+        int n = 0;
+        for (OpenFile f : files) {
+            if (f.fd() > 2 && f.sizeChecked() && f.sameAsPath() && seen.add(f.path())) {
+                m.put("openFile." + n + ".path", f.path().toString());
+                m.put("openFile." + n + ".size", Long.toString(f.size()));
+                m.put("openFile." + n + ".modified", Long.toString(f.modified()));
+                n++;
+            }
+        }
+        return m;
+    }
+
+    /**
+     * Why a restore of the image with {@code metadata} would fail on this machine's files now: a
+     * file it had open is gone or has another size. Files the image stores are not checked (the
+     * launcher puts them back first).
+     */
+    public static Optional<String> misfit(Map<String, String> metadata, Set<String> stored) {
+        for (int n = 0; metadata.containsKey("openFile." + n + ".path"); n++) {
+            String path = metadata.get("openFile." + n + ".path");
+            if (stored.contains(path)) {
+                continue;
+            }
+            long size = Long.parseLong(metadata.get("openFile." + n + ".size"));
+            Path p = Path.of(path);
+            if (!Files.isRegularFile(p)) {
+                return Optional.of("the app had " + path + " open at checkpoint and it is gone now: CRIU cannot"
+                        + " reopen it. Put it back, or store it in the image (CheckpointOptions.storeFiles)");
+            }
+            try {
+                long now = Files.size(p);
+                if (now != size) {
+                    return Optional.of("the app had " + path + " open at checkpoint with " + size + " bytes; it has "
+                            + now + " now, and CRIU refuses a file that changed size. Put the old version back,"
+                            + " or store it in the image (CheckpointOptions.storeFiles)");
+                }
+            } catch (IOException e) {
+                return Optional.of("cannot read " + path + ", which the app had open at checkpoint: " + e);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Files the image had open that changed since the checkpoint but kept their size. */
+    public static List<String> changedSameSize(Map<String, String> metadata, Set<String> stored) {
+        List<String> changed = new ArrayList<>();
+        for (int n = 0; metadata.containsKey("openFile." + n + ".path"); n++) {
+            String path = metadata.get("openFile." + n + ".path");
+            try {
+                long modified = Files.getLastModifiedTime(Path.of(path)).toMillis();
+                if (!stored.contains(path) && modified != Long.parseLong(metadata.get("openFile." + n + ".modified"))) {
+                    changed.add(path);
+                }
+            } catch (IOException | RuntimeException e) {
+                // misfit() reports files that are gone
+            }
+        }
+        return changed;
+    }
+}
