@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cryo.ChildJvm.Result;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,5 +37,24 @@ class PreflightEndToEndTest {
         assertEquals(1, r.out().lines().filter(l -> l.startsWith("FINDING THREAD_IN_NATIVE")).count(),
                 "threads waiting on the JVM itself are no finding:\n" + r);
         assertTrue(r.out().lines().noneMatch(l -> l.contains("/tmp/hsperfdata")), "the JVM's own files are no finding");
+    }
+
+    @Test
+    @DisplayName("before a real checkpoint the findings are logged; the restored copy resumes the thread in native")
+    void findingsBeforeACheckpoint() throws Exception {
+        Path store = dir.resolve("store");
+        List<String> cmd = ChildJvm.java("dev.cryo.testapp.PreflightApp", dir.toString(), "--checkpoint");
+        Result first = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "first");
+        assertEquals(0, first.exit(), first::toString);
+        assertTrue(first.err().contains("Before the checkpoint: THREAD_IN_NATIVE: thread \"fifo-reader\""), first::toString);
+        assertTrue(first.err().contains("Before the checkpoint: FILE_OPEN_FOR_WRITING: " + dir.resolve("app.log")),
+                first::toString);
+
+        Result restored = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "restored");
+        assertEquals(0, restored.exit(), restored::toString);
+        assertTrue(restored.err().contains("CRYO RESTORED"), restored::toString);
+        assertEquals("FIFO read 3 bytes", restored.line("FIFO read"), "the interrupted open resumed after restore");
+        assertEquals("before\nafter\n", java.nio.file.Files.readString(dir.resolve("app.log")),
+                "the appending log goes on where it was");
     }
 }

@@ -15,6 +15,10 @@ import java.nio.file.StandardOpenOption;
 public final class PreflightApp {
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
+        if (args.length > 1 && args[1].equals("--checkpoint")) {
+            checkpointWithFindings(dir);
+            return;
+        }
         Path fifo = dir.resolve("fifo");
         if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() != 0) {
             throw new IllegalStateException("mkfifo failed");
@@ -53,6 +57,39 @@ public final class PreflightApp {
             child.destroyForcibly().waitFor();
         }
         new FileOutputStream(fifo.toFile()).close(); // the reader opens, reads nothing, ends
+        reader.join();
+    }
+
+    /**
+     * Checkpoints while holding what a dump survives but the app should know of: a log open for
+     * appending and a thread blocked in a native open of a FIFO. The restored copy unblocks it.
+     */
+    private static void checkpointWithFindings(Path dir) throws Exception {
+        Path fifo = dir.resolve("fifo");
+        if (!Files.exists(fifo) && new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() != 0) {
+            throw new IllegalStateException("mkfifo failed");
+        }
+        Thread reader = new Thread(() -> {
+            try (FileInputStream in = new FileInputStream(fifo.toFile())) {
+                System.out.println("FIFO read " + in.readAllBytes().length + " bytes");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, "fifo-reader");
+        reader.start();
+        while (reader.getState() != Thread.State.RUNNABLE || reader.getStackTrace().length == 0) {
+            Thread.sleep(10);
+        }
+        try (FileOutputStream log = new FileOutputStream(dir.resolve("app.log").toFile(), true)) {
+            log.write("before\n".getBytes());
+            dev.cryo.CheckpointOutcome outcome = dev.cryo.Checkpointer.checkpointNow(
+                    dev.cryo.CheckpointOptions.builder().exitAfterCheckpoint(true).build());
+            System.out.println("OUTCOME " + outcome.kind());
+            log.write("after\n".getBytes());
+        }
+        try (FileOutputStream w = new FileOutputStream(fifo.toFile())) {
+            w.write(new byte[3]);
+        }
         reader.join();
     }
 }
