@@ -17,7 +17,8 @@
  *       host);</li>
  *   <li>dumps the whole process with CRIU into a new image and keeps it running;</li>
  *   <li>in whichever process goes on, the original or a copy restored from the image: resumes the
- *       CUDA state, then calls {@link dev.cryo.Resource#afterRestore(CheckpointOutcome)} on every
+ *       CUDA state; in a restored copy, reads the GPU list again and runs every
+ *       {@link dev.cryo.DeviceCache}; then calls {@link dev.cryo.Resource#afterRestore(CheckpointOutcome)} on every
  *       resource, <em>in registration order</em>, and returns a {@link dev.cryo.CheckpointOutcome}
  *       saying which process it is ({@code CHECKPOINTED} or {@code RESTORED}).</li>
  * </ol>
@@ -44,6 +45,28 @@
  * {@code 0700} and their files {@code 0600}: an image holds every secret the process had. The
  * launcher ({@code bin/cryo run --image DIR -- COMMAND}) restores the newest image made from the
  * same command, or starts the command cold.
+ *
+ * <h2>Which image fits</h2>
+ * An image restores only where both its keys match: the build (command line and JVM options,
+ * working directory, JDK, and the class path and other files named on the command line, by size
+ * and time) and the runtime (CPU model and feature flags, kernel, and where the checkpoint machine
+ * had them the NVIDIA driver version and GPU models). Images of one app for different runtimes
+ * live side by side; a start picks the newest that fits, or starts cold and says why not.
+ *
+ * <h2>Devices after restore</h2>
+ * A restored copy may run on another machine, or on other GPUs. {@link dev.cryo.Checkpointer#gpus()}
+ * is read again before any callback runs, and each {@link dev.cryo.DeviceCache} registered with
+ * {@link dev.cryo.Checkpointer#registerDeviceCache} is called first, with the new list: the place
+ * to refresh cached device counts, lists and placements.
+ *
+ * <h2>Files</h2>
+ * CRIU saves no file contents: at restore it reopens each file the process had open by its path,
+ * and refuses one whose size changed (except files opened write-only for appending). The image
+ * records those files; the launcher checks them before restoring, names a file that is gone or
+ * changed size and starts cold, and warns about one that changed with the same size. Files listed
+ * with {@link dev.cryo.CheckpointOptions.Builder#storeFiles} are copied into the image and put back
+ * by the launcher before each restore. Before dumping, {@link dev.cryo.Preflight} reports open
+ * files modified since the process started, and deleted or replaced ones.
  *
  * <h2>Uniqueness after restore</h2>
  * Every copy restored from one image starts with the same memory, random generators included.
