@@ -100,6 +100,24 @@ cryo_find_jdk() {
   return 0
 }
 
+# cryo_launcher_java ROOT: sets the array CRYO_LAUNCHER_JAVA to the java command line that starts
+# the launcher (bin/cryo). It is on every restore's path, so it starts lean (client compiler, serial
+# GC, no perf file) and, on JDK 25+, from the AOT cache bin/bootstrap trained (classes loaded and
+# linked ahead of time), when that cache is newer than the launcher's jar. CRYO_LAUNCHER_AOT is
+# where that cache lives; CRYO_NO_AOT=1 leaves it out. (No -XX:+AutoCreateSharedArchive: JDK 25 records no
+# --enable-native-access in it and then rejects it with errors on every later start.)
+cryo_launcher_java() {
+  local jar=$1/lib-core/target/cryo-core.jar v
+  v=$(cryo_java_version "$JAVA_HOME" 2>/dev/null) || v=unknown
+  CRYO_LAUNCHER_AOT="$CRYO_HOME/aot/launcher-$v.aot"
+  CRYO_LAUNCHER_JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1
+    -XX:+UseSerialGC -XX:-UsePerfData -Xss512k)
+  if [ "${CRYO_NO_AOT:-0}" != 1 ] && [ -f "$CRYO_LAUNCHER_AOT" ] && [ "$CRYO_LAUNCHER_AOT" -nt "$jar" ]; then
+    CRYO_LAUNCHER_JAVA+=("-XX:AOTCache=$CRYO_LAUNCHER_AOT")
+  fi
+  CRYO_LAUNCHER_JAVA+=(-cp "$jar:$1/lib-core/target/lib/*" dev.cryo.internal.launch.Launcher)
+}
+
 export CRYO_HOME="${CRYO_HOME:-${HOME:-$(cd ~ 2>/dev/null && pwd || echo /root)}/.cryo}"
 if [ -x "$CRYO_HOME/criu/criu" ]; then
   export CRYO_CRIU="${CRYO_CRIU:-$CRYO_HOME/criu/criu}"

@@ -22,7 +22,6 @@ import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,7 +40,6 @@ final class CheckpointRun {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
     private static final ReentrantLock IN_PROGRESS = new ReentrantLock();
     static final String DUMP_LOG = "dump.log";
-    static final String HSPERFDATA_COPY = "hsperfdata";
     /** The image keeps this much more free space than the resident memory it will hold. */
     private static final double SPACE_MARGIN = 1.10;
 
@@ -175,6 +173,7 @@ final class CheckpointRun {
             throw ce;
         }
         Set<Integer> childrenBefore = ProcessFacts.childPids();
+        long ghostLimit = unlinkPerfData(options.ghostLimitBytes());
         DumpResult result;
         t = System.nanoTime();
         try (CriuRequest request = criu.newRequest()) {
@@ -187,7 +186,7 @@ final class CheckpointRun {
                     .tcpEstablished(options.tcpEstablished())
                     .externalUnixSockets(options.externalUnixSockets())
                     .fileLocks(options.fileLocks())
-                    .ghostLimit(options.ghostLimitBytes());
+                    .ghostLimit(ghostLimit);
             result = request.dump();
         } catch (CriuException e) {
             Path kept = store.abort(tmp, DUMP_LOG).orElse(null);
@@ -278,15 +277,6 @@ final class CheckpointRun {
         long t = System.nanoTime();
         Path image;
         try {
-            ProcessFacts.hsperfdataFile().filter(Files::isRegularFile).ifPresent(f -> {
-                try {
-                    Files.copy(f, tmp.resolve(HSPERFDATA_COPY), StandardCopyOption.REPLACE_EXISTING);
-                    metadata.put("hsperfdata.path", f.toString());
-                } catch (IOException e) {
-                    LOG.warn("Could not keep a copy of {} in the image; a restore after this JVM exits may fail"
-                            + " (start the app with -XX:+PerfDisableSharedMem to avoid the file): {}", f, e.toString());
-                }
-            });
             metadata.put("dump.millis", Long.toString(stepMillis.getOrDefault("criuDump", 0L)));
             // Each step's time, for benchmarks and for users comparing images.
             stepMillis.forEach((name, ms) -> metadata.put("step." + name + ".millis", Long.toString(ms)));
@@ -404,6 +394,31 @@ final class CheckpointRun {
         long after = ProcessFacts.residentBytes();
         step("gc", t);
         LOG.info("Collected garbage before the checkpoint: resident memory {} -> {}", megabytes(before), megabytes(after));
+    }
+
+    /**
+     * The JVM maps its perf-data file, /tmp/hsperfdata_USER/PID, and CRIU reopens a mapped file by
+     * its path at restore. But every JVM of that user that starts deletes the files of PIDs not
+     * alive, and until the restore is done the PID is not: a restore raced with any JVM start.
+     * Unlinked now, the file (32 KB) goes into the image as a CRIU ghost file and comes back with
+     * the mapping whatever happens in that directory. The price: jps no longer lists the process.
+     * Returns the ghost limit that fits it.
+     */
+    private static long unlinkPerfData(long ghostLimit) {
+        Optional<Path> perf = ProcessFacts.hsperfdataFile().filter(Files::isRegularFile);
+        if (perf.isEmpty()) {
+            return ghostLimit;
+        }
+        try {
+            long size = Files.size(perf.get());
+            Files.delete(perf.get());
+            return Math.max(ghostLimit, size + 4096);
+        } catch (IOException e) {
+            LOG.warn("Could not unlink the JVM's perf-data file {}: a JVM starting while this image is restored"
+                    + " may delete it and fail the restore (start the app with -XX:-UsePerfData to avoid the file): {}",
+                    perf.get(), e.toString());
+            return ghostLimit;
+        }
     }
 
     /** Checks everything that can be checked before any resource is disturbed. */

@@ -212,7 +212,8 @@ public final class Preflight {
             for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
                 int slash = line.indexOf('/');
                 if (slash > 0 && line.endsWith(" (deleted)") && !line.contains("/memfd:")
-                        && !line.contains("/dev/shm/") && !line.contains("/SYSV")) {
+                        && !line.contains("/dev/shm/") && !line.contains("/SYSV")
+                        && !line.contains("/hsperfdata_")) { // Cryo unlinks the JVM's own perf-data file
                     found.add(line.substring(slash));
                 }
             }

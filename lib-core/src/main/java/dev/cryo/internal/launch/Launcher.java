@@ -5,6 +5,7 @@ import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.OpenFiles;
+import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.RestoreRequest;
 import dev.cryo.internal.RuntimeKey;
 import dev.cryo.internal.StoredFiles;
@@ -59,6 +60,16 @@ public final class Launcher {
     private Duration pidWait = Duration.ofSeconds(5);
     private List<String> command = List.of();
     private final long startNanos = System.nanoTime();
+    private final Map<String, Long> phases = new LinkedHashMap<>(); // restore-path phases, ms
+    private long phaseStart = startNanos;
+    // How long the JVM took to reach the launcher (not counted in startNanos).
+    private static final long JVM_UPTIME_AT_MAIN = System.currentTimeMillis() - ProcessFacts.startEpochMillis();
+
+    private void phase(String name) {
+        long now = System.nanoTime();
+        phases.merge(name, (now - phaseStart) / 1_000_000, Long::sum);
+        phaseStart = now;
+    }
 
     Launcher(PrintStream err) {
         this.err = err;
@@ -142,6 +153,7 @@ public final class Launcher {
         }
         Path cwd = Path.of("").toAbsolutePath();
         String key = BuildKey.of(command, cwd);
+        phase("buildKey");
         ImageStore images = new ImageStore(store);
         int stale = images.removeStale();
         if (stale > 0) {
@@ -149,6 +161,7 @@ public final class Launcher {
         }
         if (!cold) {
             Optional<ImageStore.Image> fit = choose(images, key);
+            phase("chooseImage");
             if (fit.isPresent()) {
                 OptionalInt restored = restore(fit.get());
                 if (restored.isPresent()) {
@@ -213,7 +226,7 @@ public final class Launcher {
             say("cannot restore image " + image.id() + ": " + e.getMessage() + " Starting cold.");
             return OptionalInt.empty();
         }
-        putBackHsperfdata(image);
+        phase("loadLibcriu");
         Map<String, String> all = meta.asMap();
         try {
             for (String path : StoredFiles.putBack(all, image.dir())) {
@@ -248,9 +261,13 @@ public final class Launcher {
                         .fileLocks(meta.getBoolean("options.fileLocks"));
                 inheritStdio(request, meta, fds);
                 inheritDumpDirectory(request, meta, image.dir(), fds);
+                phase("prepareRequest");
                 int child = request.restoreChild();
+                phase("criuRestore");
                 long ms = (System.nanoTime() - startNanos) / 1_000_000;
                 say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
+                // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
+                say("restore timing (ms): jvmStart=" + JVM_UPTIME_AT_MAIN + " " + phases);
                 ImageStore.deleteTree(work);
                 closeAll(fds);
                 fds.clear();
@@ -342,23 +359,6 @@ public final class Launcher {
         LibC.close(fd);
         fds.add(copy);
         request.inheritFd(copy, old.substring(1));
-    }
-
-    private void putBackHsperfdata(ImageStore.Image image) {
-        String path = image.metadata().get("hsperfdata.path");
-        Path copy = image.dir().resolve("hsperfdata");
-        if (path == null || !Files.isRegularFile(copy)) {
-            return;
-        }
-        Path target = Path.of(path);
-        try {
-            if (!Files.exists(target)) {
-                Files.createDirectories(target.getParent());
-                Files.copy(copy, target);
-            }
-        } catch (IOException e) {
-            say("could not put back " + target + " (the JVM's perf-data file): " + e);
-        }
     }
 
     private int waitForRestored(int child) {

@@ -9,7 +9,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -201,7 +200,7 @@ public final class CriuRequest implements AutoCloseable {
         return logName == null || dir == null ? null : dir.resolve(logName);
     }
 
-    private int action(MethodHandle handle, String name) {
+    private int action(LibCriu.Downcall handle, String name) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(CAPTURE);
             int rc = (int) lib.require(handle, name).invokeExact(state, opts);
@@ -217,7 +216,7 @@ public final class CriuRequest implements AutoCloseable {
         }
     }
 
-    private CriuRequest flag(MethodHandle handle, String name, boolean value) {
+    private CriuRequest flag(LibCriu.Downcall handle, String name, boolean value) {
         try {
             lib.require(handle, name).invokeExact(opts, value);
         } catch (RuntimeException | Error e) {
@@ -228,7 +227,7 @@ public final class CriuRequest implements AutoCloseable {
         return this;
     }
 
-    private void invoke(MethodHandle handle, String name, int value) {
+    private void invoke(LibCriu.Downcall handle, String name, int value) {
         try {
             lib.require(handle, name).invokeExact(opts, value);
         } catch (RuntimeException | Error e) {

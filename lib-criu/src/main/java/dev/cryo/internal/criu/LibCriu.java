@@ -32,27 +32,27 @@ public final class LibCriu {
     private final CriuLocation location;
     private final SymbolLookup lookup;
 
-    final MethodHandle criu_local_init_opts;
-    final MethodHandle criu_local_free_opts;
-    final MethodHandle criu_local_set_service_binary;
-    final MethodHandle criu_local_set_pid;
-    final MethodHandle criu_local_set_images_dir_fd;
-    final MethodHandle criu_local_set_work_dir_fd;
-    final MethodHandle criu_local_set_log_file;
-    final MethodHandle criu_local_set_log_level;
-    final MethodHandle criu_local_set_leave_running;
-    final MethodHandle criu_local_set_shell_job;
-    final MethodHandle criu_local_set_tcp_established;
-    final MethodHandle criu_local_set_ext_unix_sk;
-    final MethodHandle criu_local_set_file_locks;
-    final MethodHandle criu_local_set_ghost_limit;
-    final MethodHandle criu_local_set_evasive_devices;
-    final MethodHandle criu_local_add_inherit_fd;
-    final MethodHandle criu_local_add_external;
-    final MethodHandle criu_local_dump;
-    final MethodHandle criu_local_restore_child;
-    final MethodHandle criu_local_check;
-    final MethodHandle criu_local_get_version;
+    final Downcall criu_local_init_opts;
+    final Downcall criu_local_free_opts;
+    final Downcall criu_local_set_service_binary;
+    final Downcall criu_local_set_pid;
+    final Downcall criu_local_set_images_dir_fd;
+    final Downcall criu_local_set_work_dir_fd;
+    final Downcall criu_local_set_log_file;
+    final Downcall criu_local_set_log_level;
+    final Downcall criu_local_set_leave_running;
+    final Downcall criu_local_set_shell_job;
+    final Downcall criu_local_set_tcp_established;
+    final Downcall criu_local_set_ext_unix_sk;
+    final Downcall criu_local_set_file_locks;
+    final Downcall criu_local_set_ghost_limit;
+    final Downcall criu_local_set_evasive_devices;
+    final Downcall criu_local_add_inherit_fd;
+    final Downcall criu_local_add_external;
+    final Downcall criu_local_dump;
+    final Downcall criu_local_restore_child;
+    final Downcall criu_local_check;
+    final Downcall criu_local_get_version;
 
     private LibCriu(CriuLocation location, SymbolLookup lookup) {
         this.location = location;
@@ -167,16 +167,48 @@ public final class LibCriu {
         return (version / 10000) + "." + (version / 100 % 100) + "." + (version % 100);
     }
 
-    @SuppressWarnings("restricted")
-    private MethodHandle find(String name, FunctionDescriptor descriptor, Linker.Option... options) {
-        return lookup.find(name).map(s -> LINKER.downcallHandle(s, descriptor, options)).orElse(null);
+    private Downcall find(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        return new Downcall(name, descriptor, options);
     }
 
-    MethodHandle require(MethodHandle handle, String name) {
+    MethodHandle require(Downcall downcall, String name) {
+        MethodHandle handle = downcall.handle();
         if (handle == null) {
             throw new CriuUnavailableException("libcriu at " + location.library() + " has no " + name
                     + ": it is older than Cryo needs. Install CRIU 4.0 or newer (run bin/bootstrap).");
         }
         return handle;
+    }
+
+    /**
+     * A libcriu function whose downcall handle is made on first use: a restore needs about half of
+     * them, and each handle costs milliseconds to make on the launcher's restore path.
+     */
+    final class Downcall {
+        private final String name;
+        private final FunctionDescriptor descriptor;
+        private final Linker.Option[] options;
+        private volatile MethodHandle handle;
+        private volatile boolean looked;
+
+        Downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+            this.name = name;
+            this.descriptor = descriptor;
+            this.options = options;
+        }
+
+        /** The handle, or null when this libcriu lacks the function. */
+        @SuppressWarnings("restricted")
+        MethodHandle handle() {
+            if (!looked) {
+                synchronized (this) {
+                    if (!looked) {
+                        handle = lookup.find(name).map(s -> LINKER.downcallHandle(s, descriptor, options)).orElse(null);
+                        looked = true;
+                    }
+                }
+            }
+            return handle;
+        }
     }
 }
