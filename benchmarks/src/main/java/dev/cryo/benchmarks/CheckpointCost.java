@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.StringJoiner;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -27,7 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code -Dcryo.noGc=true}).
  *
  * <p>After each invocation the image's {@code cryo-image.properties} is read: its size, resident
- * memory and per-step times ({@code step.<name>.millis}) go to {@code images.csv} in
+ * memory, per-step times ({@code step.<name>.millis}) and the whole checkpoint's time (its log
+ * line) go to {@code images.csv} in
  * {@code $CRYO_BENCH_OUT}, one row per image; then the image is deleted.
  */
 @BenchmarkMode(Mode.SingleShotTime)
@@ -37,7 +40,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3)
 @State(Scope.Benchmark)
 public class CheckpointCost {
-    static final String HEADER = "app,gc,image_bytes,resident_bytes,dump_ms,steps";
+    static final String HEADER = "app,gc,image_bytes,resident_bytes,checkpoint_ms,dump_ms,steps";
+    private static final Pattern WRITTEN = Pattern.compile("Checkpoint image \\S+ written to .* in (\\d+) ms");
 
     @Param({"SlowStartService", "HeavyStartService"})
     public String app;
@@ -67,7 +71,9 @@ public class CheckpointCost {
                 if (!out.contains("Checkpoint image ")) {
                     throw new IllegalStateException("no image written:\n" + out);
                 }
-                AppRun.appendCsv("images.csv", HEADER, row(app, gc, AppRun.newestImage(images)));
+                Matcher m = WRITTEN.matcher(out);
+                String checkpointMs = m.find() ? m.group(1) : "";
+                AppRun.appendCsv("images.csv", HEADER, row(app, gc, checkpointMs, AppRun.newestImage(images)));
             }
         } finally {
             run = null;
@@ -75,8 +81,11 @@ public class CheckpointCost {
         }
     }
 
-    /** One images.csv row; steps as {@code name=ms;name=ms} in the image's own order of keys. */
-    static String row(String app, boolean gc, Map<String, String> image) {
+    /**
+     * One images.csv row: {@code checkpointMs} from the log line {@code Checkpoint image <id> written
+     * to <path>: <size> in <ms> ms}, steps as {@code name=ms;name=ms} sorted by name.
+     */
+    static String row(String app, boolean gc, String checkpointMs, Map<String, String> image) {
         StringJoiner steps = new StringJoiner(";");
         image.forEach((k, v) -> {
             if (k.startsWith("step.") && k.endsWith(".millis")) {
@@ -84,6 +93,7 @@ public class CheckpointCost {
             }
         });
         return String.join(",", app, Boolean.toString(gc), image.getOrDefault("image.bytes", ""),
-                image.getOrDefault("resident.bytes", ""), image.getOrDefault("dump.millis", ""), steps.toString());
+                image.getOrDefault("resident.bytes", ""), checkpointMs, image.getOrDefault("dump.millis", ""),
+                steps.toString());
     }
 }
