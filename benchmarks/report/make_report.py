@@ -139,6 +139,7 @@ class Cpu:
             rows = [r for r in self.images if r["app"] == app and r["gc"] == str(gc).lower()]
             c["image_bytes" + suffix] = median(num(r["image_bytes"]) for r in rows)
             c["resident_bytes" + suffix] = median(num(r["resident_bytes"]) for r in rows)
+            c["checkpoint_ms" + suffix] = median(num(r.get("checkpoint_ms")) for r in rows)
             names = sorted({k for r in rows for k in steps_of(r)})
             c["steps" + suffix] = {k: median(steps_of(r).get(k) for r in rows) for k in names}
             rr = [r for r in self.restores if r["app"] == app and r["gc"] == str(gc).lower()]
@@ -174,8 +175,10 @@ def summary_lines(cpu):
         lines.append("%-18s cold %s, restore %s -> restore is %s faster to the first answer" % (
             app, fmt_ms(c["cold"]), fmt_ms(c["restore"]), "%.1fx" % r if r else "?"))
         if c["ckpt"] and c["cold"]:
-            lines.append("%-18s checkpointing start %s (%+.0f ms over a plain cold start)" % (
-                "", fmt_ms(c["ckpt"]), c["ckpt"]["score"] - c["cold"]["score"]))
+            lines.append("%-18s checkpointing start %s (%+.0f ms over a plain cold start); the checkpoint itself"
+                         " (log line, median) %s ms" % (
+                             "", fmt_ms(c["ckpt"]), c["ckpt"]["score"] - c["cold"]["score"],
+                             "%.0f" % c["checkpoint_ms"] if c["checkpoint_ms"] else "-"))
         if c["image_bytes"] and c["image_bytes_nogc"]:
             lines.append("%-18s GC before dump: image %s -> %s (%.2fx smaller), launcher restore %s -> %s ms,"
                          " restore to first answer %s -> %s" % (
@@ -200,8 +203,9 @@ def summary_lines(cpu):
 def read_gpu(d):
     rows = read_csv(os.path.join(d, "gpu.csv"))
     for r in rows:
+        r["_dir"] = d
         for k in list(r):
-            if k not in ("case",) and not k.endswith("_note"):
+            if k not in ("case", "_dir") and not k.endswith("_note"):
                 v = num(r[k])
                 r[k] = v if v is not None else r[k]
     return rows
@@ -218,7 +222,7 @@ def gpu_cases(rows):
         rs = [r for r in rows if r["case"] == case and r.get("gib") == gib]
         agg = {"case": case, "gib": gib, "runs": len(rs)}
         for col in sorted({c for r in rs for c in r}):
-            if col in ("case", "gib", "run"):
+            if col in ("case", "gib", "run", "_dir"):
                 continue
             vals = [r[col] for r in rs if isinstance(r.get(col), float)]
             agg[col] = median(vals)
@@ -227,6 +231,18 @@ def gpu_cases(rows):
 
 
 # ---------------------------------------------------------------- charts
+
+def moves_data(step):
+    """Whether a step's time is spent moving the image's bytes (dump, GPU suspend/restore, ...)."""
+    low = step.lower()
+    if low.startswith(("before", "after")) or low in ("gc", "commit") or "lock" in low or "refresh" in low:
+        return False
+    return any(w in low for w in ("dump", "suspend", "checkpoint", "restore", "copy", "write", "read"))
+
+
+def gpu_dir_of(rows):
+    return rows[0].get("_dir") if rows else None
+
 
 def charts(cpu, gpu_rows):
     import matplotlib
@@ -244,20 +260,23 @@ def charts(cpu, gpu_rows):
               ("restore_nogc", "restore, image without GC", "#8fb3d9"), ("restore", "restore (GC before dump)", "#2c6fbb")]
     width = 0.2
     for i, (key, label, color) in enumerate(series):
-        xs, ys, es = [], [], []
+        xs, ys, lo, hi = [], [], [], []
         for j, c in enumerate(cases):
             if c[key]:
+                r = c[key]
+                raw = r["raw"] or [r["score"]]
                 xs.append(j + (i - 1.5) * width)
-                ys.append(c[key]["score"] / 1000)
-                es.append(err(c[key]["error"]) / 1000)
-        bars = ax.bar(xs, ys, width, yerr=es, label=label, color=color, capsize=3)
-        for b, y in zip(bars, ys):
-            ax.annotate("%.2f" % y, (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom", fontsize=7,
+                ys.append(r["score"] / 1000)
+                lo.append(max(0.0, r["score"] - min(raw)) / 1000)
+                hi.append(max(0.0, max(raw) - r["score"]) / 1000)
+        bars = ax.bar(xs, ys, width, yerr=[lo, hi], label=label, color=color, capsize=3)
+        for b, y, h in zip(bars, ys, hi):
+            ax.annotate("%.2f" % y, (b.get_x() + b.get_width() / 2, y + h), ha="center", va="bottom", fontsize=7,
                         xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(range(len(cases)))
     ax.set_xticklabels(["%s\nrestore %.1fx faster" % (c["app"], ratio(c["cold"], c["restore"]) or 0) for c in cases])
     ax.set_ylabel("seconds from process start to first answer")
-    ax.set_title("Cryo: restore vs cold start (JMH single-shot, mean ± 99.9% CI)\n" + machine, fontsize=10)
+    ax.set_title("Cryo: restore vs cold start (JMH single-shot: mean, whiskers min-max of the samples)\n" + machine, fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -303,8 +322,23 @@ def charts(cpu, gpu_rows):
     plt.close(fig)
     made.append("restore-vs-image-size.png")
 
-    # 3. GB/s of each step
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    # 3. GB/s of each step that moves the image's bytes (not gc, commit, lock/unlock, resource calls)
+    def step_chart(labels, values, colors, title, filename):
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        ax.bar(range(len(values)), values, color=colors)
+        for i, v in enumerate(values):
+            ax.annotate("%.2f" % v, (i, v), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
+                        textcoords="offset points")
+        ax.set_xticks(range(len(values)))
+        ax.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
+        ax.set_ylabel("GB per second of step time")
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(IMG, filename), dpi=120)
+        plt.close(fig)
+        made.append(filename)
+
     labels, values, colors = [], [], []
     for c in cases:
         for suffix, tag in (("", "GC"), ("_nogc", "no GC")):
@@ -312,37 +346,38 @@ def charts(cpu, gpu_rows):
             if not b:
                 continue
             for step, ms in sorted(c["steps" + suffix].items()):
-                if ms and step != "beforeCheckpoint":
-                    labels.append("%s\n%s %s" % (c["app"].replace("Service", ""), step, tag))
+                if ms and moves_data(step):
+                    labels.append("%s, %s\n%s" % (c["app"].replace("Service", ""), tag, step))
                     values.append(b / 1e9 / (ms / 1000))
                     colors.append("#e3a33b")
             if c["launcher_ms" + suffix]:
-                labels.append("%s\nrestore %s" % (c["app"].replace("Service", ""), tag))
+                labels.append("%s, %s\nrestore (launcher)" % (c["app"].replace("Service", ""), tag))
                 values.append(c["restore_image_bytes" + suffix] / 1e9 / (c["launcher_ms" + suffix] / 1000))
                 colors.append("#2c6fbb")
-    for g in gpu_cases(gpu_rows):
-        bytes_ = g["gib"] * 2 ** 30 if isinstance(g["gib"], float) else None
-        for col, v in g.items():
-            if col.startswith(("step_", "restore_")) and col.endswith("_ms") and v and col != "restore_ms":
-                name = col[:-3]
-                moved = bytes_ if "gpu" in name.lower() else g.get("image_bytes")
-                if moved:
-                    labels.append("GPU %s %g GiB\n%s" % (g["case"], g["gib"], name))
-                    values.append(moved / 1e9 / (v / 1000))
-                    colors.append("#3a9e4f")
-    ax.bar(range(len(values)), values, color=colors)
-    for i, v in enumerate(values):
-        ax.annotate("%.2f" % v, (i, v), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
-    ax.set_xticks(range(len(values)))
-    ax.set_xticklabels(labels, fontsize=6.5, rotation=45, ha="right")
-    ax.set_ylabel("GB per second of step time")
-    ax.set_title("Throughput of each step: image bytes / step time (orange: checkpoint steps, blue: restore)\n"
-                 + machine, fontsize=9)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(IMG, "step-throughput.png"), dpi=120)
-    plt.close(fig)
-    made.append("step-throughput.png")
+    step_chart(labels, values, colors, "CPU: image bytes / step time, medians (orange: checkpoint's dump, blue: "
+               "whole restore)\n" + machine, "step-throughput.png")
+
+    if gpu_rows:
+        labels, values, colors = [], [], []
+        for g in gpu_cases(gpu_rows):
+            gib_bytes = g["gib"] * 2 ** 30 if isinstance(g["gib"], float) else None
+            for col, v in sorted(g.items()):
+                if col.startswith(("step_", "restore_")) and col.endswith("_ms") and v and col != "restore_ms":
+                    name = col[:-3].split("_", 1)[1]
+                    if not moves_data(name):
+                        continue
+                    moved = gib_bytes if "gpu" in name.lower() else g.get("image_bytes")
+                    if moved:
+                        labels.append("%s %g GiB\n%s" % (g["case"], g["gib"], name))
+                        values.append(moved / 1e9 / (v / 1000))
+                        colors.append("#2c6fbb" if col.startswith("restore_") else "#e3a33b")
+            whole = g.get("launcher_restore_ms") or g.get("restore_ms")
+            if whole and g.get("image_bytes"):
+                labels.append("%s %g GiB\nrestore (whole)" % (g["case"], g["gib"]))
+                values.append(g["image_bytes"] / 1e9 / (whole / 1000))
+                colors.append("#3a9e4f")
+        step_chart(labels, values, colors, "GPU: bytes moved / step time, medians (gpu* steps: the GiB held; others: "
+                   "the image)\n" + machine_line(read_machine(gpu_dir_of(gpu_rows))), "gpu-step-throughput.png")
 
     # 4. GPU: restore vs cold per case and size
     if gpu_rows:
@@ -416,6 +451,10 @@ def page(cpu, gpu_dir, gpu_rows, made):
     w("Results: `%s/` (jmh.json, images.csv, restores.csv, machine.txt)." % rel(cpu.dir))
     w("")
     w("Machine: %s." % machine_line(cpu.machine))
+    w("")
+    w("All CPU figures come from this one `bin/bench` run: compare numbers within it. The machine may be "
+      "shared and noisy; JMH's error columns show how much, and a single-shot sample of a multi-second start "
+      "can vary by tens of percent.")
     if cpu.machine.get("note"):
         w("")
         w(cpu.machine["note"])
@@ -430,27 +469,33 @@ def page(cpu, gpu_dir, gpu_rows, made):
         w("| %s | %s | %s | %s | %s | **%s** |" % (app, fmt_ms(c["cold"]), fmt_ms(c["ckpt"]), fmt_ms(c["restore"]),
                                                    fmt_ms(c["restore_nogc"]), "%.1fx" % r if r else "-"))
     w("")
-    w("Mean ± JMH's 99.9%% confidence half-interval; %s." % ", ".join(
+    w("Mean ± JMH's 99.9%% confidence half-interval (the chart's whiskers: min-max of the samples); %s." % ", ".join(
         "%s: %d samples" % (n, len(v["raw"])) for n, v in
         [("cold", jmh_get(cpu.jmh, "RestoreVsCold.cold")), ("restore", jmh_get(cpu.jmh, "RestoreVsCold.restore")),
          ("checkpointing start", jmh_get(cpu.jmh, "CheckpointCost.checkpointStart"))] if v))
+    w("The checkpointing start has few samples (each writes a new image), hence its wide interval; its "
+      "difference from the plain cold start is mostly the machine's noise: the checkpoint's own time is the "
+      "\"checkpoint\" column of the next table.")
     w("")
     w("![restore vs cold](img/restore-vs-cold.png)")
     w("")
     w("### Checkpoint cost, image size and the GC step")
     w("")
-    w("Medians over the images written by CheckpointCost (`images.csv`); launcher restore time = "
+    w("Medians over the images written by CheckpointCost (`images.csv`); checkpoint = the whole "
+      "`checkpointNow()` as its log line `Checkpoint image <id> written to <path>: <size> in <ms> ms` gives it; "
+      "launcher restore time = "
       "`cryo: restored image <id> in <ms> ms` (launcher start until CRIU's restore returned), median over the "
       "restore invocations (`restores.csv`).")
     w("")
-    w("| app | GC before dump | image | resident memory | checkpoint steps (ms) | launcher restore | restore to first answer |")
-    w("|---|---|---:|---:|---|---:|---:|")
+    w("| app | GC before dump | image | resident memory | checkpoint | checkpoint steps (ms) | launcher restore | restore to first answer |")
+    w("|---|---|---:|---:|---:|---|---:|---:|")
     for app in cpu.apps:
         c = cpu.case(app)
         for suffix, tag, rk in (("", "yes (default)", "restore"), ("_nogc", "no (`-Dcryo.noGc=true`)", "restore_nogc")):
             steps = ", ".join("%s %.0f" % (k, v) for k, v in c["steps" + suffix].items())
-            w("| %s | %s | %s | %s | %s | %s | %s |" % (
-                app, tag, mb(c["image_bytes" + suffix]), mb(c["resident_bytes" + suffix]), steps or "-",
+            w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                app, tag, mb(c["image_bytes" + suffix]), mb(c["resident_bytes" + suffix]),
+                "%.0f ms" % c["checkpoint_ms" + suffix] if c["checkpoint_ms" + suffix] else "-", steps or "-",
                 "%.0f ms" % c["launcher_ms" + suffix] if c["launcher_ms" + suffix] else "-", fmt_ms(c[rk])))
     w("")
     gc_lines = []
@@ -493,8 +538,11 @@ def page(cpu, gpu_dir, gpu_rows, made):
         w("")
         gs = gpu_cases(gpu_rows)
         cols = sorted({k for g in gs for k in g if k.startswith(("step_", "restore_")) and k != "restore_ms"})
-        w("| case | GiB | runs | cold | restore | cold / restore | checkpoint | image | %s |" % " | ".join(cols))
-        w("|---|---:|---:|---:|---:|---:|---:|---:|%s" % "---:|" * len(cols))
+        def colname(c):
+            return "%s (%s)" % (c.split("_", 1)[1][:-3], "checkpoint step" if c.startswith("step_") else "restore step")
+        w("| case | GiB | runs | cold | restore | cold / restore | checkpoint | image | %s |" % " | ".join(
+            colname(c) for c in cols))
+        w("|---|---:|---:|---:|---:|---:|---:|---:|%s" % ("---:|" * len(cols)))
         for g in gs:
             def ms(v):
                 return "%.0f ms" % v if isinstance(v, float) else "-"
@@ -507,6 +555,8 @@ def page(cpu, gpu_dir, gpu_rows, made):
         w("Medians over the runs.")
         w("")
         w("![GPU restore vs cold](img/gpu-restore-vs-cold.png)")
+        w("")
+        w("![GPU step throughput](img/gpu-step-throughput.png)")
         w("")
     w("## Compared with CRIUgpu's published figures")
     w("")
@@ -531,9 +581,9 @@ def page(cpu, gpu_dir, gpu_rows, made):
                 app, mb(c["restore_image_bytes"]), c["launcher_ms"],
                 c["restore_image_bytes"] / 1e9 / (c["launcher_ms"] / 1000)))
     if cpu_rates:
-        para += (" Cryo's CPU images here are far smaller: " + "; ".join(cpu_rates) + ". At that size the fixed "
-                 "costs (the launcher JVM, CRIU's set-up of the process tree) dominate, so the GB/s figures are "
-                 "not comparable with CRIUgpu's, which are dominated by copying GPU memory; what the CPU numbers "
+        para += (" Cryo's CPU images here are far smaller: " + "; ".join(cpu_rates) + ". At that size fixed "
+                 "costs (starting the launcher JVM, CRIU's set-up of the process tree) are a large share of the "
+                 "restore, so the GB/s figures are not comparable with CRIUgpu's, which are dominated by copying GPU memory; what the CPU numbers "
                  "show is the start-up time saved (the cold / restore column), which grows with the work the "
                  "app does before its first answer, not with its image size.")
     if gpu_rows:
@@ -546,8 +596,8 @@ def page(cpu, gpu_dir, gpu_rows, made):
     else:
         para += (" No GPU results are in this report yet (no `device/results/bench/<date>/gpu.csv`); the "
                  "like-for-like comparison with CRIUgpu needs them.")
-    para += (" Different machines, storage and workloads (CRIUgpu's figures are for containers with full "
-             "model state): read the comparison as orders of magnitude, not as a race.")
+    para += (" Different machines, storage and workloads (CRIUgpu's figures are for containers whose "
+             "images are 96-97% GPU memory): read the comparison as orders of magnitude, not as a race.")
     w(para)
     w("")
     with open(DOC, "w") as f:
@@ -564,7 +614,9 @@ def main():
         for line in summary_lines(Cpu(a.summary)):
             print(line)
         return 0
-    cpu_dir = a.cpu or newest(os.path.join(ROOT, "benchmarks", "results", "cpu", "*"))
+    cpu_dirs = sorted(d for d in glob.glob(os.path.join(ROOT, "benchmarks", "results", "cpu", "*"))
+                      if os.path.isfile(os.path.join(d, "jmh.json")) and "-quick" not in os.path.basename(d))
+    cpu_dir = a.cpu or (cpu_dirs[-1] if cpu_dirs else None)
     if not cpu_dir:
         print("make_report: no CPU results in benchmarks/results/cpu/: run bin/bench first", file=sys.stderr)
         return 1
