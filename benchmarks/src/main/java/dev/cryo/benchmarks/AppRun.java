@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  */
 final class AppRun {
     static final String FIRST_ANSWER = "CRYO-TIME first_answer_epoch_ms=";
-    private static final Pattern RESTORED = Pattern.compile("cryo: restored image (\\S+) in (\\d+) ms");
+    private static final Pattern RESTORED = Pattern.compile("cryo: restored image (\\S+) in (\\d+) ms \\(pid (\\d+)\\)");
     private static final long TIMEOUT_S = 180;
 
     private final Process process;
@@ -144,6 +144,26 @@ final class AppRun {
     static long launcherRestoreMillis(String output) {
         Matcher m = RESTORED.matcher(output);
         return m.find() ? Long.parseLong(m.group(2)) : -1;
+    }
+
+    /**
+     * Waits (up to 10 s) until the restored process named in the launcher's line
+     * {@code cryo: restored image X in N ms (pid P)} is gone, so that the next restore finds its PID
+     * free; the launcher has normally reaped it already, as its child.
+     */
+    static void awaitRestoredGone(String output) throws InterruptedException {
+        Matcher m = RESTORED.matcher(output);
+        if (!m.find()) {
+            return;
+        }
+        long pid = Long.parseLong(m.group(3));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("restored process " + pid + " still alive after its launcher ended");
+            }
+            Thread.sleep(10);
+        }
     }
 
     /** Runs {@code command} under bin/cryo into {@code images} to its end: the app writes its image there. */

@@ -88,8 +88,11 @@ public class RestoreVsCold {
             }
             String out = run.finish();
             run = null;
+            AppRun.awaitRestoredGone(out);
             long launcherMs = AppRun.launcherRestoreMillis(out);
             if (launcherMs < 0 || !out.contains("RESTORED")) {
+                AppRun.appendCsv("failures.log", "# RestoreVsCold invocations that did not restore",
+                        "== " + app + " gc=" + gc + "\n" + out);
                 throw new IllegalStateException("not restored:\n" + out);
             }
             AppRun.appendCsv("restores.csv", "app,gc,image_bytes,launcher_restore_ms",
