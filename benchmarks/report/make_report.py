@@ -311,6 +311,7 @@ def charts(cpu, gpu_rows):
                     textcoords="offset points", ha="right")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_ylim(top=max(ax.get_ylim()[1], 500))
     ax.set_xlabel("image size (GB)")
     ax.set_ylabel("restore time (s)")
     ax.set_title("Restore time against image size (CPU: launcher's restore time; * = CRIUgpu, published)",
@@ -412,7 +413,7 @@ def machine_line(m):
     return "; ".join("%s: %s" % (k, m[k]) for k in keys if m.get(k))
 
 
-def page(cpu, gpu_dir, gpu_rows, made):
+def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
     L = []
     w = L.append
     w("# Cryo benchmarks")
@@ -473,9 +474,8 @@ def page(cpu, gpu_dir, gpu_rows, made):
         "%s: %d samples" % (n, len(v["raw"])) for n, v in
         [("cold", jmh_get(cpu.jmh, "RestoreVsCold.cold")), ("restore", jmh_get(cpu.jmh, "RestoreVsCold.restore")),
          ("checkpointing start", jmh_get(cpu.jmh, "CheckpointCost.checkpointStart"))] if v))
-    w("The checkpointing start has few samples (each writes a new image), hence its wide interval; its "
-      "difference from the plain cold start is mostly the machine's noise: the checkpoint's own time is the "
-      "\"checkpoint\" column of the next table.")
+    w("The checkpointing start has few samples (each writes a new image), hence its wide interval; the "
+      "checkpoint's own time is the \"checkpoint\" column of the next table.")
     w("")
     w("![restore vs cold](img/restore-vs-cold.png)")
     w("")
@@ -528,6 +528,27 @@ def page(cpu, gpu_dir, gpu_rows, made):
         w("Ratio with/without: **%.3f**; the difference (%.1f ops/s) is %s the two error bars (%.1f ops/s together)." % (
             on["score"] / off["score"], diff, "within" if abs(diff) <= noise else "BEYOND", noise))
     w("")
+    others = [d for d in all_cpu_dirs if os.path.abspath(d) != os.path.abspath(cpu.dir)]
+    if others:
+        w("### Every CPU run kept")
+        w("")
+        w("The tables above are from the newest run; the cold / restore ratios and the overhead ratio of every "
+          "run in `benchmarks/results/cpu/` show how far they move from run to run on this kind of machine.")
+        w("")
+        w("| run | machine | %s | overhead ratio |" % " | ".join("%s cold / restore" % a for a in cpu.apps))
+        w("|---|---|%s---:|" % ("---:|" * len(cpu.apps)))
+        for d in all_cpu_dirs:
+            run = Cpu(d)
+            cells = []
+            for app in cpu.apps:
+                c = run.case(app)
+                r = ratio(c["cold"], c["restore"])
+                cells.append("%.1fx" % r if r else "-")
+            off, on = run.overhead()
+            w("| `%s` | %s, %s cores | %s | %s |" % (os.path.basename(d), run.machine.get("cpu", "?"),
+                                                 run.machine.get("cores", "?"), " | ".join(cells),
+                                                 "%.3f" % (on["score"] / off["score"]) if off and on else "-"))
+        w("")
     if gpu_rows:
         gm = read_machine(gpu_dir)
         w("## GPU results")
@@ -625,7 +646,7 @@ def main():
     gpu_rows = read_gpu(gpu_dir) if gpu_dir and os.path.exists(os.path.join(gpu_dir, "gpu.csv")) else []
     cpu = Cpu(cpu_dir)
     made = charts(cpu, gpu_rows)
-    page(cpu, gpu_dir, gpu_rows, made)
+    page(cpu, gpu_dir, gpu_rows, made, cpu_dirs)
     print("make_report: wrote %s and %s" % (rel(DOC), ", ".join("docs/img/" + m for m in made)))
     return 0
 
