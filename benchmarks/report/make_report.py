@@ -1,0 +1,655 @@
+#!/usr/bin/python3
+"""Cryo's benchmark report: reads the result files, writes PNG charts and docs/benchmarks.md.
+
+Inputs (the newest of each, or the ones given):
+  benchmarks/results/cpu/<date>/   written by bin/bench: jmh.json (JMH JSON), images.csv,
+                                   restores.csv, machine.txt
+  device/results/bench/<date>/     gpu.csv (format in benchmarks/report/README.md), machine.txt
+Outputs: docs/img/*.png and docs/benchmarks.md (GPU sections only when a gpu.csv exists).
+
+Usage:
+  /usr/bin/python3 benchmarks/report/make_report.py [--cpu DIR] [--gpu DIR]
+  /usr/bin/python3 benchmarks/report/make_report.py --summary DIR    (ratios only, no charts)
+Needs matplotlib for the charts (apt-get install -y python3-matplotlib), not for --summary.
+"""
+import argparse
+import csv
+import glob
+import json
+import os
+import statistics
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+IMG = os.path.join(ROOT, "docs", "img")
+DOC = os.path.join(ROOT, "docs", "benchmarks.md")
+
+# CRIUgpu's published figures, as quoted in "GPU Container Checkpoint/Restore with CRIUgpu:
+# Zero-Downtime Live Migration for ML Workloads" (Debo Ray, July 11, 2025).
+CRIUGPU = [
+    # label, gpu, checkpoint_s, restore_s, image_gb
+    ("LLaMA 3.1 8B", "H100", 77, 39, 56),
+    ("GPT-2 XL 1.5B", "A100", 131, 145, 60),
+]
+CRIUGPU_SCALING = [("1x A100", 13, 8), ("2x A100", 26, 17), ("4x A100", 55, 35)]
+
+
+# ---------------------------------------------------------------- reading
+
+def newest(pattern):
+    dirs = sorted(d for d in glob.glob(pattern) if os.path.isdir(d))
+    return dirs[-1] if dirs else None
+
+
+def read_machine(d):
+    m = {}
+    path = os.path.join(d, "machine.txt") if d else None
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.rstrip("\n").split("=", 1)
+                    m[k.strip()] = v.strip()
+    return m
+
+
+def read_csv(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def read_jmh(d):
+    """{(short benchmark name, frozen params): result dict} from jmh.json."""
+    path = os.path.join(d, "jmh.json")
+    with open(path) as f:
+        data = json.load(f)
+    out = {}
+    for r in data:
+        name = r["benchmark"].rsplit(".", 2)
+        name = name[-2] + "." + name[-1]
+        params = tuple(sorted((r.get("params") or {}).items()))
+        pm = r["primaryMetric"]
+        raw = [x for fork in pm.get("rawData", []) for x in fork]
+        out[(name, params)] = {
+            "score": pm["score"], "error": pm["scoreError"], "unit": pm["scoreUnit"], "raw": raw,
+            "forks": r.get("forks"), "jvm": r.get("jvm"), "jdk": r.get("jdkVersion"),
+        }
+    return out
+
+
+def jmh_get(jmh, name, **params):
+    want = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
+    for (n, ps), r in jmh.items():
+        d = dict(ps)
+        if n == name and all(d.get(k) == v for k, v in want.items()):
+            return r
+    return None
+
+
+def num(x):
+    try:
+        return float(x) if x not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def steps_of(row):
+    out = {}
+    for part in (row.get("steps") or "").split(";"):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k] = float(v)
+    return out
+
+
+def err(x):
+    try:
+        x = float(x)  # JMH writes "NaN" when there is one sample
+    except (TypeError, ValueError):
+        return 0.0
+    return x if x == x else 0.0
+
+
+class Cpu:
+    def __init__(self, d):
+        self.dir = d
+        self.machine = read_machine(d)
+        self.jmh = read_jmh(d)
+        self.images = read_csv(os.path.join(d, "images.csv"))
+        self.restores = read_csv(os.path.join(d, "restores.csv"))
+        self.apps = sorted({dict(ps).get("app") for (n, ps) in self.jmh if dict(ps).get("app")},
+                           key=lambda a: (a != "SlowStartService", a))
+
+    def case(self, app):
+        c = {"app": app}
+        for key, name, params in [("cold", "RestoreVsCold.cold", {}),
+                                  ("restore", "RestoreVsCold.restore", {"gc": True}),
+                                  ("restore_nogc", "RestoreVsCold.restore", {"gc": False}),
+                                  ("ckpt", "CheckpointCost.checkpointStart", {"gc": True}),
+                                  ("ckpt_nogc", "CheckpointCost.checkpointStart", {"gc": False})]:
+            c[key] = jmh_get(self.jmh, name, app=app, **params)
+        for gc, suffix in ((True, ""), (False, "_nogc")):
+            rows = [r for r in self.images if r["app"] == app and r["gc"] == str(gc).lower()]
+            c["image_bytes" + suffix] = median(num(r["image_bytes"]) for r in rows)
+            c["resident_bytes" + suffix] = median(num(r["resident_bytes"]) for r in rows)
+            c["checkpoint_ms" + suffix] = median(num(r.get("checkpoint_ms")) for r in rows)
+            names = sorted({k for r in rows for k in steps_of(r)})
+            c["steps" + suffix] = {k: median(steps_of(r).get(k) for r in rows) for k in names}
+            rr = [r for r in self.restores if r["app"] == app and r["gc"] == str(gc).lower()]
+            c["launcher_ms" + suffix] = median(num(r["launcher_restore_ms"]) for r in rr)
+            c["restore_image_bytes" + suffix] = median(num(r["image_bytes"]) for r in rr)
+        return c
+
+    def overhead(self):
+        off = jmh_get(self.jmh, "Overhead.workload", cryo=False)
+        on = jmh_get(self.jmh, "Overhead.workload", cryo=True)
+        return off, on
+
+
+# ---------------------------------------------------------------- summary
+
+def fmt_ms(r):
+    return "-" if r is None else "%.0f ± %.0f ms" % (r["score"], err(r["error"]))
+
+
+def mb(b):
+    return "-" if b is None else "%.1f MB" % (b / 1e6)
+
+
+def ratio(a, b):
+    return None if not a or not b else a["score"] / b["score"]
+
+
+def summary_lines(cpu):
+    lines = []
+    for app in cpu.apps:
+        c = cpu.case(app)
+        r = ratio(c["cold"], c["restore"])
+        lines.append("%-18s cold %s, restore %s -> restore is %s faster to the first answer" % (
+            app, fmt_ms(c["cold"]), fmt_ms(c["restore"]), "%.1fx" % r if r else "?"))
+        if c["ckpt"] and c["cold"]:
+            lines.append("%-18s checkpointing start %s (%+.0f ms over a plain cold start); the checkpoint itself"
+                         " (log line, median) %s ms" % (
+                             "", fmt_ms(c["ckpt"]), c["ckpt"]["score"] - c["cold"]["score"],
+                             "%.0f" % c["checkpoint_ms"] if c["checkpoint_ms"] else "-"))
+        if c["image_bytes"] and c["image_bytes_nogc"]:
+            lines.append("%-18s GC before dump: image %s -> %s (%.2fx smaller), launcher restore %s -> %s ms,"
+                         " restore to first answer %s -> %s" % (
+                             "", mb(c["image_bytes_nogc"]), mb(c["image_bytes"]),
+                             c["image_bytes_nogc"] / c["image_bytes"],
+                             "%.0f" % c["launcher_ms_nogc"] if c["launcher_ms_nogc"] else "-",
+                             "%.0f" % c["launcher_ms"] if c["launcher_ms"] else "-",
+                             fmt_ms(c["restore_nogc"]), fmt_ms(c["restore"])))
+    off, on = cpu.overhead()
+    if off and on:
+        diff = on["score"] - off["score"]
+        noise = err(on["error"]) + err(off["error"])
+        lines.append("Overhead workload: without Cryo %.1f ± %.1f ops/s, with Cryo loaded %.1f ± %.1f ops/s:"
+                     " ratio %.3f (%s)" % (off["score"], err(off["error"]), on["score"], err(on["error"]),
+                                          on["score"] / off["score"],
+                                          "within noise" if abs(diff) <= noise else "beyond the error bars"))
+    return lines
+
+
+# ---------------------------------------------------------------- GPU
+
+def read_gpu(d):
+    rows = read_csv(os.path.join(d, "gpu.csv"))
+    for r in rows:
+        r["_dir"] = d
+        for k in list(r):
+            if k not in ("case", "_dir") and not k.endswith("_note"):
+                v = num(r[k])
+                r[k] = v if v is not None else r[k]
+    return rows
+
+
+def gpu_cases(rows):
+    keys = []
+    for r in rows:
+        k = (r["case"], r.get("gib"))
+        if k not in keys:
+            keys.append(k)
+    out = []
+    for case, gib in keys:
+        rs = [r for r in rows if r["case"] == case and r.get("gib") == gib]
+        agg = {"case": case, "gib": gib, "runs": len(rs)}
+        for col in sorted({c for r in rs for c in r}):
+            if col in ("case", "gib", "run", "_dir"):
+                continue
+            vals = [r[col] for r in rs if isinstance(r.get(col), float)]
+            agg[col] = median(vals)
+        out.append(agg)
+    return out
+
+
+# ---------------------------------------------------------------- charts
+
+def moves_data(step):
+    """Whether a step's time is spent moving the image's bytes (dump, GPU suspend/restore, ...)."""
+    low = step.lower()
+    if low.startswith(("before", "after")) or low in ("gc", "commit") or "lock" in low or "refresh" in low:
+        return False
+    return any(w in low for w in ("dump", "suspend", "checkpoint", "restore", "copy", "write", "read"))
+
+
+def gpu_dir_of(rows):
+    return rows[0].get("_dir") if rows else None
+
+
+def charts(cpu, gpu_rows):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(IMG, exist_ok=True)
+    made = []
+    cases = [cpu.case(a) for a in cpu.apps]
+    machine = cpu.machine.get("cpu", "?") + ", " + cpu.machine.get("cores", "?") + " cores"
+
+    # 1. restore vs cold, per case
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    series = [("cold", "plain cold start", "#999999"), ("ckpt", "checkpointing start (bin/cryo, first run)", "#e3a33b"),
+              ("restore_nogc", "restore, image without GC", "#8fb3d9"), ("restore", "restore (GC before dump)", "#2c6fbb")]
+    width = 0.2
+    for i, (key, label, color) in enumerate(series):
+        xs, ys, lo, hi = [], [], [], []
+        for j, c in enumerate(cases):
+            if c[key]:
+                r = c[key]
+                raw = r["raw"] or [r["score"]]
+                xs.append(j + (i - 1.5) * width)
+                ys.append(r["score"] / 1000)
+                lo.append(max(0.0, r["score"] - min(raw)) / 1000)
+                hi.append(max(0.0, max(raw) - r["score"]) / 1000)
+        bars = ax.bar(xs, ys, width, yerr=[lo, hi], label=label, color=color, capsize=3)
+        for b, y, h in zip(bars, ys, hi):
+            ax.annotate("%.2f" % y, (b.get_x() + b.get_width() / 2, y + h), ha="center", va="bottom", fontsize=7,
+                        xytext=(0, 2), textcoords="offset points")
+    ax.set_xticks(range(len(cases)))
+    ax.set_xticklabels(["%s\nrestore %.1fx faster" % (c["app"], ratio(c["cold"], c["restore"]) or 0) for c in cases])
+    ax.set_ylabel("seconds from process start to first answer")
+    ax.set_title("Cryo: restore vs cold start (JMH single-shot: mean, whiskers min-max of the samples)\n" + machine, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(IMG, "restore-vs-cold.png"), dpi=120)
+    plt.close(fig)
+    made.append("restore-vs-cold.png")
+
+    # 2. restore time against image size (log-log, with CRIUgpu's published points)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    markers = {"SlowStartService": "o", "HeavyStartService": "s"}
+    palette = ["#2c6fbb", "#e3a33b", "#8e44ad", "#16a085"]
+    for n, app in enumerate(cpu.apps):
+        color = palette[n % len(palette)]
+        for gc, fill in (("true", True), ("false", False)):
+            rr = [r for r in cpu.restores if r["app"] == app and r["gc"] == gc]
+            if not rr:
+                continue
+            xs = [float(r["image_bytes"]) / 1e9 for r in rr]
+            ys = [float(r["launcher_restore_ms"]) / 1000 for r in rr]
+            ax.scatter(xs, ys, marker=markers.get(app, "^"), facecolors=color if fill else "none",
+                       edgecolors=color, label="%s, %s (CPU)" % (app, "GC" if fill else "no GC"), alpha=0.7)
+    if gpu_rows:
+        xs = [r["image_bytes"] / 1e9 for r in gpu_rows if isinstance(r.get("image_bytes"), float)
+              and isinstance(r.get("restore_ms"), float)]
+        ys = [r["restore_ms"] / 1000 for r in gpu_rows if isinstance(r.get("image_bytes"), float)
+              and isinstance(r.get("restore_ms"), float)]
+        if xs:
+            ax.scatter(xs, ys, marker="D", color="#3a9e4f", label="Cryo GPU runs (restore to first answer)")
+    for label, gpu, ck, rs, gb in CRIUGPU:
+        ax.scatter([gb], [rs], marker="*", s=120, color="#c0392b")
+        ax.annotate("CRIUgpu %s on %s" % (label, gpu), (gb, rs), fontsize=7, xytext=(-10, 6),
+                    textcoords="offset points", ha="right")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(top=max(ax.get_ylim()[1], 500))
+    ax.set_xlabel("image size (GB)")
+    ax.set_ylabel("restore time (s)")
+    ax.set_title("Restore time against image size (CPU: launcher's restore time; * = CRIUgpu, published)",
+                 fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(os.path.join(IMG, "restore-vs-image-size.png"), dpi=120)
+    plt.close(fig)
+    made.append("restore-vs-image-size.png")
+
+    # 3. GB/s of each step that moves the image's bytes (not gc, commit, lock/unlock, resource calls)
+    def step_chart(labels, values, colors, title, filename):
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        ax.bar(range(len(values)), values, color=colors)
+        for i, v in enumerate(values):
+            ax.annotate("%.2f" % v, (i, v), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
+                        textcoords="offset points")
+        ax.set_xticks(range(len(values)))
+        ax.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
+        ax.set_ylabel("GB per second of step time")
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(IMG, filename), dpi=120)
+        plt.close(fig)
+        made.append(filename)
+
+    labels, values, colors = [], [], []
+    for c in cases:
+        for suffix, tag in (("", "GC"), ("_nogc", "no GC")):
+            b = c["image_bytes" + suffix]
+            if not b:
+                continue
+            for step, ms in sorted(c["steps" + suffix].items()):
+                if ms and moves_data(step):
+                    labels.append("%s, %s\n%s" % (c["app"].replace("Service", ""), tag, step))
+                    values.append(b / 1e9 / (ms / 1000))
+                    colors.append("#e3a33b")
+            if c["launcher_ms" + suffix]:
+                labels.append("%s, %s\nrestore (launcher)" % (c["app"].replace("Service", ""), tag))
+                values.append(c["restore_image_bytes" + suffix] / 1e9 / (c["launcher_ms" + suffix] / 1000))
+                colors.append("#2c6fbb")
+    step_chart(labels, values, colors, "CPU: image bytes / step time, medians (orange: checkpoint's dump, blue: "
+               "whole restore)\n" + machine, "step-throughput.png")
+
+    if gpu_rows:
+        labels, values, colors = [], [], []
+        for g in gpu_cases(gpu_rows):
+            gib_bytes = g["gib"] * 2 ** 30 if isinstance(g["gib"], float) else None
+            for col, v in sorted(g.items()):
+                if col.startswith(("step_", "restore_")) and col.endswith("_ms") and v and col != "restore_ms":
+                    name = col[:-3].split("_", 1)[1]
+                    if not moves_data(name):
+                        continue
+                    moved = gib_bytes if "gpu" in name.lower() else g.get("image_bytes")
+                    if moved:
+                        labels.append("%s %g GiB\n%s" % (g["case"], g["gib"], name))
+                        values.append(moved / 1e9 / (v / 1000))
+                        colors.append("#2c6fbb" if col.startswith("restore_") else "#e3a33b")
+            whole = g.get("launcher_restore_ms") or g.get("restore_ms")
+            if whole and g.get("image_bytes"):
+                labels.append("%s %g GiB\nrestore (whole)" % (g["case"], g["gib"]))
+                values.append(g["image_bytes"] / 1e9 / (whole / 1000))
+                colors.append("#3a9e4f")
+        step_chart(labels, values, colors, "GPU: bytes moved / step time, medians (gpu* steps: the GiB held; others: "
+                   "the image)\n" + machine_line(read_machine(gpu_dir_of(gpu_rows))), "gpu-step-throughput.png")
+
+    # 4. GPU: restore vs cold per case and size
+    if gpu_rows:
+        gs = gpu_cases(gpu_rows)
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        xs = range(len(gs))
+        for i, (col, label, color) in enumerate((("cold_ms", "cold start", "#999999"),
+                                                  ("restore_ms", "restore", "#3a9e4f"))):
+            ys = [(g.get(col) or 0) / 1000 for g in gs]
+            ax.bar([x + (i - 0.5) * 0.35 for x in xs], ys, 0.35, label=label, color=color)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(["%s\n%g GiB" % (g["case"], g["gib"]) for g in gs], fontsize=8)
+        ax.set_ylabel("seconds to first answer (median)")
+        ax.set_title("GPU: restore vs cold start", fontsize=10)
+        ax.legend()
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(IMG, "gpu-restore-vs-cold.png"), dpi=120)
+        plt.close(fig)
+        made.append("gpu-restore-vs-cold.png")
+    return made
+
+
+# ---------------------------------------------------------------- page
+
+def rel(path):
+    return os.path.relpath(path, ROOT)
+
+
+def machine_line(m):
+    keys = ["cpu", "cores", "memory", "kernel", "os", "jdk", "criu", "gpu", "driver"]
+    return "; ".join("%s: %s" % (k, m[k]) for k in keys if m.get(k))
+
+
+def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
+    L = []
+    w = L.append
+    w("# Cryo benchmarks")
+    w("")
+    w("Generated by `benchmarks/report/make_report.py` from the result files named below; do not edit by hand.")
+    w("")
+    w("## How to reproduce")
+    w("")
+    w("```")
+    w("bin/bench                        # CPU benchmarks: writes benchmarks/results/cpu/<date>/, prints the ratios")
+    w("bin/bench --quick                # a smoke run (one fork, one iteration each), not for quoting")
+    w("/usr/bin/python3 benchmarks/report/make_report.py   # this page and docs/img/*.png from the newest results")
+    w("```")
+    w("")
+    w("`bin/bench` runs the JMH benchmarks of `benchmarks/src/main/java/dev/cryo/benchmarks/` "
+      "(`java -jar benchmarks/target/benchmarks.jar`, JMH JSON in `jmh.json`):")
+    w("")
+    w("- **RestoreVsCold** (single-shot): process start to the first-answer line "
+      "(`CRYO-TIME first_answer_epoch_ms=`) on its stdout, for a plain cold start (`--no-checkpoint`, no Cryo) "
+      "and for `bin/cryo run` restoring an image written in the trial's setup, with and without the GC step "
+      "(`-Dcryo.noGc=true`). Each invocation's processes are waited for outside the clock. The image files are "
+      "in the page cache (the setup just wrote them): these are warm-cache restores.")
+    w("- **CheckpointCost** (single-shot): the checkpointing start, `bin/cryo run` into an empty image directory "
+      "(build, checkpoint, answer); each image's `cryo-image.properties` (`image.bytes`, `resident.bytes`, "
+      "`step.<name>.millis`) goes to `images.csv`.")
+    w("- **Overhead** (throughput): SHA-256 over 4 MB plus sorting 512 Ki ints, in JVMs without Cryo and with "
+      "Cryo loaded (`Checkpointer` initialized, resources registered, no checkpoint).")
+    w("")
+    w("The apps are `dev.cryo.samples.SlowStartService` (builds a 400,000-document search index: hundreds of MB "
+      "of live heap) and `dev.cryo.samples.HeavyStartService` (a framework-like start: compiles 300 generated "
+      "components with javac in memory, loads the 1,800 resulting classes, about 6,500 classes in all, and "
+      "warms the JIT), both run as `bin/demo` runs them.")
+    w("")
+    w("## CPU results")
+    w("")
+    w("Results: `%s/` (jmh.json, images.csv, restores.csv, machine.txt)." % rel(cpu.dir))
+    w("")
+    w("Machine: %s." % machine_line(cpu.machine))
+    w("")
+    w("All CPU figures come from this one `bin/bench` run: compare numbers within it. The machine may be "
+      "shared and noisy; JMH's error columns show how much, and a single-shot sample of a multi-second start "
+      "can vary by tens of percent.")
+    if cpu.machine.get("note"):
+        w("")
+        w(cpu.machine["note"])
+    w("")
+    w("### Restore vs cold start (to the first answer)")
+    w("")
+    w("| app | plain cold start | checkpointing start | restore | restore, image without GC | cold / restore |")
+    w("|---|---:|---:|---:|---:|---:|")
+    for app in cpu.apps:
+        c = cpu.case(app)
+        r = ratio(c["cold"], c["restore"])
+        w("| %s | %s | %s | %s | %s | **%s** |" % (app, fmt_ms(c["cold"]), fmt_ms(c["ckpt"]), fmt_ms(c["restore"]),
+                                                   fmt_ms(c["restore_nogc"]), "%.1fx" % r if r else "-"))
+    w("")
+    w("Mean ± JMH's 99.9%% confidence half-interval (the chart's whiskers: min-max of the samples); %s." % ", ".join(
+        "%s: %d samples" % (n, len(v["raw"])) for n, v in
+        [("cold", jmh_get(cpu.jmh, "RestoreVsCold.cold")), ("restore", jmh_get(cpu.jmh, "RestoreVsCold.restore")),
+         ("checkpointing start", jmh_get(cpu.jmh, "CheckpointCost.checkpointStart"))] if v))
+    w("The checkpointing start has few samples (each writes a new image), hence its wide interval; the "
+      "checkpoint's own time is the \"checkpoint\" column of the next table.")
+    w("")
+    w("![restore vs cold](img/restore-vs-cold.png)")
+    w("")
+    w("### Checkpoint cost, image size and the GC step")
+    w("")
+    w("Medians over the images written by CheckpointCost (`images.csv`); checkpoint = the whole "
+      "`checkpointNow()` as its log line `Checkpoint image <id> written to <path>: <size> in <ms> ms` gives it; "
+      "launcher restore time = "
+      "`cryo: restored image <id> in <ms> ms` (launcher start until CRIU's restore returned), median over the "
+      "restore invocations (`restores.csv`).")
+    w("")
+    w("| app | GC before dump | image | resident memory | checkpoint | checkpoint steps (ms) | launcher restore | restore to first answer |")
+    w("|---|---|---:|---:|---:|---|---:|---:|")
+    for app in cpu.apps:
+        c = cpu.case(app)
+        for suffix, tag, rk in (("", "yes (default)", "restore"), ("_nogc", "no (`-Dcryo.noGc=true`)", "restore_nogc")):
+            steps = ", ".join("%s %.0f" % (k, v) for k, v in c["steps" + suffix].items())
+            w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                app, tag, mb(c["image_bytes" + suffix]), mb(c["resident_bytes" + suffix]),
+                "%.0f ms" % c["checkpoint_ms" + suffix] if c["checkpoint_ms" + suffix] else "-", steps or "-",
+                "%.0f ms" % c["launcher_ms" + suffix] if c["launcher_ms" + suffix] else "-", fmt_ms(c[rk])))
+    w("")
+    gc_lines = []
+    for app in cpu.apps:
+        c = cpu.case(app)
+        if c["image_bytes"] and c["image_bytes_nogc"] and c["launcher_ms"] and c["launcher_ms_nogc"]:
+            gc_lines.append("%s: the GC step makes the image %.2fx smaller (%s -> %s) and the launcher's restore "
+                            "%.2fx faster (%.0f -> %.0f ms)" % (
+                                app, c["image_bytes_nogc"] / c["image_bytes"], mb(c["image_bytes_nogc"]),
+                                mb(c["image_bytes"]), c["launcher_ms_nogc"] / c["launcher_ms"],
+                                c["launcher_ms_nogc"], c["launcher_ms"]))
+    if gc_lines:
+        w("Before/after of \"make the image small\" (GC before the dump): " + "; ".join(gc_lines) + ".")
+        w("")
+    w("![restore vs image size](img/restore-vs-image-size.png)")
+    w("")
+    w("![step throughput](img/step-throughput.png)")
+    w("")
+    w("### Overhead of having Cryo in the JVM")
+    w("")
+    off, on = cpu.overhead()
+    if off and on:
+        w("| JVM | workload throughput |")
+        w("|---|---:|")
+        w("| without Cryo | %.1f ± %.1f ops/s |" % (off["score"], err(off["error"])))
+        w("| Cryo loaded, no checkpoint | %.1f ± %.1f ops/s |" % (on["score"], err(on["error"])))
+        diff = on["score"] - off["score"]
+        noise = err(on["error"]) + err(off["error"])
+        w("")
+        w("Ratio with/without: **%.3f**; the difference (%.1f ops/s) is %s the two error bars (%.1f ops/s together)." % (
+            on["score"] / off["score"], diff, "within" if abs(diff) <= noise else "BEYOND", noise))
+    w("")
+    others = [d for d in all_cpu_dirs if os.path.abspath(d) != os.path.abspath(cpu.dir)]
+    if others:
+        w("### Every CPU run kept")
+        w("")
+        w("The tables above are from the newest run; the cold / restore ratios and the overhead ratio of every "
+          "run in `benchmarks/results/cpu/` show how far they move from run to run on this kind of machine.")
+        w("")
+        w("| run | machine | %s | overhead ratio |" % " | ".join("%s cold / restore" % a for a in cpu.apps))
+        w("|---|---|%s---:|" % ("---:|" * len(cpu.apps)))
+        for d in all_cpu_dirs:
+            run = Cpu(d)
+            cells = []
+            for app in cpu.apps:
+                c = run.case(app)
+                r = ratio(c["cold"], c["restore"])
+                cells.append("%.1fx" % r if r else "-")
+            off, on = run.overhead()
+            w("| `%s` | %s, %s cores | %s | %s |" % (os.path.basename(d), run.machine.get("cpu", "?"),
+                                                 run.machine.get("cores", "?"), " | ".join(cells),
+                                                 "%.3f" % (on["score"] / off["score"]) if off and on else "-"))
+        w("")
+    if gpu_rows:
+        gm = read_machine(gpu_dir)
+        w("## GPU results")
+        w("")
+        w("Results: `%s/gpu.csv`." % rel(gpu_dir))
+        w("")
+        w("Machine: %s." % (machine_line(gm) or "see the results directory"))
+        w("")
+        gs = gpu_cases(gpu_rows)
+        cols = sorted({k for g in gs for k in g if k.startswith(("step_", "restore_")) and k != "restore_ms"})
+        def colname(c):
+            return "%s (%s)" % (c.split("_", 1)[1][:-3], "checkpoint step" if c.startswith("step_") else "restore step")
+        w("| case | GiB | runs | cold | restore | cold / restore | checkpoint | image | %s |" % " | ".join(
+            colname(c) for c in cols))
+        w("|---|---:|---:|---:|---:|---:|---:|---:|%s" % ("---:|" * len(cols)))
+        for g in gs:
+            def ms(v):
+                return "%.0f ms" % v if isinstance(v, float) else "-"
+            rr = g["cold_ms"] / g["restore_ms"] if g.get("cold_ms") and g.get("restore_ms") else None
+            w("| %s | %g | %d | %s | %s | %s | %s | %s | %s |" % (
+                g["case"], g["gib"], g["runs"], ms(g.get("cold_ms")), ms(g.get("restore_ms")),
+                "%.1fx" % rr if rr else "-", ms(g.get("checkpoint_ms")), mb(g.get("image_bytes")),
+                " | ".join(ms(g.get(c)) for c in cols)))
+        w("")
+        w("Medians over the runs.")
+        w("")
+        w("![GPU restore vs cold](img/gpu-restore-vs-cold.png)")
+        w("")
+        w("![GPU step throughput](img/gpu-step-throughput.png)")
+        w("")
+    w("## Compared with CRIUgpu's published figures")
+    w("")
+    w("\"GPU Container Checkpoint/Restore with CRIUgpu: Zero-Downtime Live Migration for ML Workloads\" "
+      "(Debo Ray, July 11, 2025) quotes these figures from the CRIUgpu work (CRIU with NVIDIA's "
+      "cuda-checkpoint, containers):")
+    w("")
+    w("| workload | GPU | checkpoint | restore | image | checkpoint rate | restore rate |")
+    w("|---|---|---:|---:|---:|---:|---:|")
+    for label, gpu, ck, rs, gb in CRIUGPU:
+        w("| %s | %s | %d s | %d s | %d GB | %.2f GB/s | %.2f GB/s |" % (label, gpu, ck, rs, gb, gb / ck, gb / rs))
+    w("")
+    w("and for multi-GPU scaling %s." % ", ".join("%s: %d s checkpoint, %d s restore" % s for s in CRIUGPU_SCALING))
+    w("")
+    para = ("LLaMA 3.1 8B on an H100 restores its 56 GB image in 39 s, about %.2f GB/s, and checkpoints at "
+            "about %.2f GB/s." % (56 / 39, 56 / 77))
+    cpu_rates = []
+    for app in cpu.apps:
+        c = cpu.case(app)
+        if c["launcher_ms"] and c["restore_image_bytes"]:
+            cpu_rates.append("%s restores %s in %.0f ms (%.2f GB/s)" % (
+                app, mb(c["restore_image_bytes"]), c["launcher_ms"],
+                c["restore_image_bytes"] / 1e9 / (c["launcher_ms"] / 1000)))
+    if cpu_rates:
+        para += (" Cryo's CPU images here are far smaller: " + "; ".join(cpu_rates) + ". At that size fixed "
+                 "costs (starting the launcher JVM, CRIU's set-up of the process tree) are a large share of the "
+                 "restore, so the GB/s figures are not comparable with CRIUgpu's, which are dominated by copying GPU memory; what the CPU numbers "
+                 "show is the start-up time saved (the cold / restore column), which grows with the work the "
+                 "app does before its first answer, not with its image size.")
+    if gpu_rows:
+        gs = [g for g in gpu_cases(gpu_rows) if g.get("restore_ms") and g.get("image_bytes")]
+        if gs:
+            para += " Cryo's GPU runs: " + "; ".join(
+                "%s %g GiB restores a %s image in %.1f s (%.2f GB/s)" % (
+                    g["case"], g["gib"], mb(g["image_bytes"]), g["restore_ms"] / 1000,
+                    g["image_bytes"] / 1e9 / (g["restore_ms"] / 1000)) for g in gs) + "."
+    else:
+        para += (" No GPU results are in this report yet (no `device/results/bench/<date>/gpu.csv`); the "
+                 "like-for-like comparison with CRIUgpu needs them.")
+    para += (" Different machines, storage and workloads (CRIUgpu's figures are for containers whose "
+             "images are 96-97% GPU memory): read the comparison as orders of magnitude, not as a race.")
+    w(para)
+    w("")
+    with open(DOC, "w") as f:
+        f.write("\n".join(L))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cpu", help="a benchmarks/results/cpu/<date> directory (default: the newest)")
+    ap.add_argument("--gpu", help="a device/results/bench/<date> directory (default: the newest with gpu.csv)")
+    ap.add_argument("--summary", metavar="DIR", help="print the ratios of one CPU results directory and exit")
+    a = ap.parse_args()
+    if a.summary:
+        for line in summary_lines(Cpu(a.summary)):
+            print(line)
+        return 0
+    cpu_dirs = sorted(d for d in glob.glob(os.path.join(ROOT, "benchmarks", "results", "cpu", "*"))
+                      if os.path.isfile(os.path.join(d, "jmh.json")) and "-quick" not in os.path.basename(d))
+    cpu_dir = a.cpu or (cpu_dirs[-1] if cpu_dirs else None)
+    if not cpu_dir:
+        print("make_report: no CPU results in benchmarks/results/cpu/: run bin/bench first", file=sys.stderr)
+        return 1
+    gpu_csvs = sorted(glob.glob(os.path.join(ROOT, "device", "results", "bench", "*", "gpu.csv")))
+    gpu_dir = a.gpu or (os.path.dirname(gpu_csvs[-1]) if gpu_csvs else None)
+    gpu_rows = read_gpu(gpu_dir) if gpu_dir and os.path.exists(os.path.join(gpu_dir, "gpu.csv")) else []
+    cpu = Cpu(cpu_dir)
+    made = charts(cpu, gpu_rows)
+    page(cpu, gpu_dir, gpu_rows, made, cpu_dirs)
+    print("make_report: wrote %s and %s" % (rel(DOC), ", ".join("docs/img/" + m for m in made)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
