@@ -6,10 +6,13 @@
 #   the first start under bin/cryo, which checkpoints: the image's size and each step's time;
 #   a restore through bin/cryo to first inference (every inference is checked bit for bit);
 # each with the page cache warm (the image and the weights file just written: a node that keeps its
-# images in memory or prefetched them) and, with DROP=1 (default), dropped (both read from disk).
+# images in memory or prefetched them) and, with DROP=1 (default), dropped (both read from disk);
+# and, for the before/after of one speed-up, images whose GPU memory is kept among CRIU's pages
+# (-Dcryo.gpu.memoryFiles=false, as before) against GPU memory files (the default now).
 # The clock starts when the process (the app, or bin/cryo) is started and stops when the app has
-# served its first inference. Writes $OUT/gpu.csv (one row per measured start; columns in
-# benchmarks/report/README.md), $OUT/gpu-bench.log and each image's metadata.
+# served its first inference. Writes $OUT/gpu.csv (one row per case and size: a cold start and a
+# restore; columns in benchmarks/report/README.md), machine.txt, gpu-bench.log, and details.tgz
+# (each start's log and each image's metadata).
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 exec > "$OUT/gpu-bench.log" 2>&1
@@ -33,47 +36,66 @@ machine="$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), driver 
 bash bin/train-launcher-aot
 
 csv=$OUT/gpu.csv
-echo "case,gib,cache,kind,total_ms,image_bytes,gpu_host_bytes,gpu_lock_ms,gpu_checkpoint_ms,criu_dump_ms,launcher_jvm_ms,launcher_before_criu_ms,criu_restore_ms,gpu_restore_ms,gpu_unlock_ms,after_restore_ms,verify,machine" > "$csv"
-row() { echo "gpu-sample,$1,$2,$3,$4,$5,$6,$7,$8,$9,${10},${11},${12},${13},${14},${15},${16},\"$machine\"" >> "$csv"; }
+DETAILS=/tmp/details; rm -rf "$DETAILS"; mkdir -p "$DETAILS"   # every log and image metadata, as one tgz
+cols=(case gib run cold_ms restore_ms launcher_restore_ms checkpoint_ms image_bytes step_gpuSuspend_ms
+      step_gpuMemoryFiles_ms step_criuDump_ms step_gpuMemoryReload_ms restore_criuRestore_ms restore_gpuMemoryFiles_ms
+      restore_gpuRestore_ms restore_gpuUnlock_ms restore_afterRestore_ms launcher_jvm_ms launcher_before_criu_ms verify_ok)
+(IFS=,; echo "${cols[*]}") > "$csv"
+{ echo "date=$(date -u +%F)"; echo "gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)"
+  echo "driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1)"
+  echo "cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"; echo "cores=$(nproc)"
+  echo "memory=$(free -g | awk '/Mem:/{print $2}') GiB"; echo "kernel=$(uname -r)"
+  echo "jdk=$("$J" -version 2>&1 | head -1)"; echo "criu=$("$CRYO_HOME/criu/criu" --version | head -1)"
+  echo "note=GPU sample (weights read into device memory, NVRTC kernel, warm-up inference); one run per row"
+} > "$OUT/machine.txt"
+cold() { # $1 cache: prints ms from start to first inference of a plain cold start
+  [ "$1" = dropped ] && drop
+  local t; t=$(now); timeout 300 "${APP[@]}" --no-checkpoint > /tmp/cold.log 2>&1
+  echo $(( $(at warmup_inference /tmp/cold.log) - t ))
+}
+checkpoint() { # $1 store, then JVM options: the first start under bin/cryo, which checkpoints
+  local store=$1; shift
+  local t; t=$(now); timeout 300 bin/cryo run --image "$store" -- "$J" "$@" "${APP[@]:1}" > /tmp/first.log 2>&1
+  grep -E "GPU state|GPU memory|Checkpoint image" /tmp/first.log
+  cp /tmp/first.log "$DETAILS/log-${gib}gib-checkpoint-$(basename "$store").log"
+}
+restore() { # $1 case $2 store $3 cache $4 cold ms, then JVM options
+  local name=$1 store=$2 cache=$3 coldms=$4; shift 4
+  local meta; meta=$(ls "$store"/img-*/cryo-image.properties | head -1)
+  [ "$cache" = dropped ] && drop
+  local t; t=$(now); timeout 300 bin/cryo run --image "$store" -- "$J" "$@" "${APP[@]:1}" > /tmp/restore.log 2>&1
+  local ms=$(( $(at served_inference /tmp/restore.log) - t ))
+  grep -E "restore timing|Restore steps|VERIFY" /tmp/restore.log
+  cp /tmp/restore.log "$DETAILS/log-${gib}gib-restore-$name.log"
+  grep -q "CRYO RESTORED" /tmp/restore.log || echo "!! $name $gib GiB: not restored"
+  local ckpt; ckpt=$(sed -n 's/.*Checkpoint image .* in \([0-9]*\) ms (steps.*/\1/p' /tmp/first-$name.log | head -1)
+  local before=$(( $(phase buildKey /tmp/restore.log) + $(phase chooseImage /tmp/restore.log) + $(phase loadLibcriu /tmp/restore.log) + $(phase prepareRequest /tmp/restore.log) ))
+  local launcher; launcher=$(sed -n 's/^cryo: restored image .* in \([0-9]*\) ms.*/\1/p' /tmp/restore.log | head -1)
+  echo "$name,$gib,1,$coldms,$ms,$launcher,$ckpt,$(prop image.bytes "$meta"),$(prop step.gpuSuspend.millis "$meta"),$(prop step.gpuMemoryFiles.millis "$meta"),$(prop step.criuDump.millis "$meta"),$(sed -n 's/.*(steps: .*gpuMemoryReload=\([0-9]*\).*/\1/p' /tmp/first-$name.log | head -1),$(phase criuRestore /tmp/restore.log),$(rstep gpuMemoryFiles /tmp/restore.log),$(rstep gpuRestore /tmp/restore.log),$(rstep gpuUnlock /tmp/restore.log),$(rstep afterRestore /tmp/restore.log),$(phase jvmStart /tmp/restore.log),$before,$(grep -c 'VERIFY OK' /tmp/restore.log)" >> "$csv"
+  echo "$name $gib GiB: cold $coldms ms, restore $ms ms"
+}
 
 for gib in $GIBS; do
   echo; echo "==================== $gib GiB"
   APP=("$J" --enable-native-access=ALL-UNNAMED -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
        dev.cryo.samples.gpu.GpuModelServer --weights-gib "$gib" --weights-file /tmp/weights.bin --requests 2)
-  rm -rf /tmp/store /tmp/weights.bin
+  rm -rf /tmp/store-files /tmp/store-pages /tmp/weights.bin
   timeout 300 "${APP[@]}" --write-weights-only > /dev/null 2>&1 || echo "writing the weights failed"
-  caches="warm"; [ "$DROP" = 1 ] && caches="warm dropped"
-
-  # The checkpointing start (page cache warm: the weights were just written).
-  t=$(now); timeout 300 bin/cryo run --image /tmp/store -- "${APP[@]}" > /tmp/first.log 2>&1; rc=$?
-  first=$(( $(at served_inference /tmp/first.log) - t ))
-  meta=$(ls /tmp/store/img-*/cryo-image.properties | head -1)
-  cp "$meta" "$OUT/image-${gib}gib.properties"
-  grep -E "GPU state|Checkpoint image|Collected" /tmp/first.log
-  echo "first start (checkpoints): rc=$rc ${first} ms to first inference"
-  row "$gib" warm checkpointing-start "$first" "$(prop image.bytes "$meta")" "$(prop gpu.hostBytes "$meta")" \
-    "$(prop gpu.lockMillis "$meta")" "$(prop gpu.checkpointMillis "$meta")" "$(prop step.criuDump.millis "$meta")" \
-    "" "" "" "" "" "" "$(grep -c 'VERIFY OK' /tmp/first.log)"
-
-  for cache in $caches; do
-    [ "$cache" = dropped ] && drop
-    t=$(now); timeout 300 "${APP[@]}" --no-checkpoint > /tmp/cold.log 2>&1; rc=$?
-    cold=$(( $(at warmup_inference /tmp/cold.log) - t ))
-    echo "cold ($cache cache): rc=$rc ${cold} ms to first inference"
-    row "$gib" "$cache" cold "$cold" "" "" "" "" "" "" "" "" "" "" "" ""
-
-    [ "$cache" = dropped ] && drop
-    t=$(now); timeout 300 bin/cryo run --image /tmp/store -- "${APP[@]}" > /tmp/restore.log 2>&1; rc=$?
-    restore=$(( $(at served_inference /tmp/restore.log) - t ))
-    grep -E "restore timing|Restore steps|GPU state restored|VERIFY" /tmp/restore.log
-    echo "restore ($cache cache): rc=$rc ${restore} ms to first inference"
-    row "$gib" "$cache" restore "$restore" "$(prop image.bytes "$meta")" "" "" "" "" \
-      "$(phase jvmStart /tmp/restore.log)" \
-      "$(( $(phase buildKey /tmp/restore.log) + $(phase chooseImage /tmp/restore.log) + $(phase loadLibcriu /tmp/restore.log) + $(phase prepareRequest /tmp/restore.log) ))" \
-      "$(phase criuRestore /tmp/restore.log)" "$(rstep gpuRestore /tmp/restore.log)" "$(rstep gpuUnlock /tmp/restore.log)" \
-      "$(rstep afterRestore /tmp/restore.log)" "$(grep -c 'VERIFY OK' /tmp/restore.log)"
-    grep -q "VERIFY FAILED" /tmp/restore.log && echo "!! VERIFY FAILED after restore"
-  done
+  checkpoint /tmp/store-pages -Dcryo.gpu.memoryFiles=false; cp /tmp/first.log /tmp/first-criu-pages.log
+  cp /tmp/first.log /tmp/first-criu-pages-dropped.log
+  checkpoint /tmp/store-files; cp /tmp/first.log /tmp/first-memory-files.log; cp /tmp/first.log /tmp/first-memory-files-dropped.log
+  cp /tmp/store-files/img-*/cryo-image.properties "$DETAILS/image-${gib}gib-memory-files.properties"
+  cp /tmp/store-pages/img-*/cryo-image.properties "$DETAILS/image-${gib}gib-criu-pages.properties"
+  c=$(cold warm)
+  restore criu-pages /tmp/store-pages warm "$c" -Dcryo.gpu.memoryFiles=false
+  restore memory-files /tmp/store-files warm "$c"
+  if [ "$DROP" = 1 ]; then
+    c=$(cold dropped)
+    restore criu-pages-dropped /tmp/store-pages dropped "$c" -Dcryo.gpu.memoryFiles=false
+    restore memory-files-dropped /tmp/store-files dropped "$c"
+  fi
 done
-rm -rf /tmp/store /tmp/weights.bin
+rm -rf /tmp/store-files /tmp/store-pages /tmp/weights.bin
 echo; echo "== gpu.csv"; cat "$csv"
+cp hs_err*.log "$DETAILS/" 2>/dev/null
+tar czf "$OUT/details.tgz" -C "$DETAILS" .

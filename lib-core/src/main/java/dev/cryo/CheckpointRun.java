@@ -3,6 +3,7 @@ package dev.cryo;
 import dev.cryo.CheckpointException.Reason;
 import dev.cryo.internal.BuildKey;
 import dev.cryo.internal.GpuInventory;
+import dev.cryo.internal.GpuMemoryFiles;
 import dev.cryo.internal.cuda.GpuCheckpoint;
 import dev.cryo.internal.cuda.GpuPair;
 import dev.cryo.internal.ImageMetadata;
@@ -46,6 +47,10 @@ final class CheckpointRun {
     private final CheckpointOptions options;
     private final long started = System.nanoTime();
     private final Map<String, Long> stepMillis = new LinkedHashMap<>();
+    // The driver's host copy of GPU memory, and whether it went into files of its own (then its
+    // pages are dropped until read back).
+    private List<GpuMemoryFiles.Region> hostCopy = List.of();
+    private boolean memoryFilesSaved;
 
     CheckpointRun(CheckpointOptions options) {
         this.options = options;
@@ -172,6 +177,25 @@ final class CheckpointRun {
             rollback(notified.ready(), ce, "a file to keep could not be stored");
             throw ce;
         }
+        if (options.gpuMemoryFiles() && !hostCopy.isEmpty()) {
+            t = System.nanoTime();
+            try {
+                metadata.putAll(GpuMemoryFiles.save(hostCopy, tmp));
+                memoryFilesSaved = true;
+            } catch (IOException | RuntimeException e) {
+                CheckpointException ce = e instanceof IOException io && isNoSpace(io) ? noSpace(store, io)
+                        : new CheckpointException(Reason.GPU, "Could not write the GPU memory into the image: " + e
+                                + ". No snapshot was taken; the app goes on with its GPU state intact.", e);
+                store.abort(tmp, DUMP_LOG);
+                gpu.ifPresent(g -> resumeAfterFailure(g, ce));
+                rollback(notified.ready(), ce, "the GPU memory could not be written");
+                throw ce;
+            }
+            step("gpuMemoryFiles", t);
+            long bytes = hostCopy.stream().mapToLong(GpuMemoryFiles.Region::bytes).sum();
+            LOG.info("GPU memory written beside CRIU's pages: {} in {} ms ({})", megabytes(bytes),
+                    stepMillis.get("gpuMemoryFiles"), rate(bytes, stepMillis.get("gpuMemoryFiles")));
+        }
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         long ghostLimit = unlinkPerfData(options.ghostLimitBytes());
         DumpResult result;
@@ -189,15 +213,19 @@ final class CheckpointRun {
                     .ghostLimit(ghostLimit);
             result = request.dump();
         } catch (CriuException e) {
+            Optional<RuntimeException> lost = reloadGpuMemoryOrFailure(tmp);
             Path kept = store.abort(tmp, DUMP_LOG).orElse(null);
             CheckpointException ce = dumpError(e, kept, store);
+            lost.ifPresent(ce::addSuppressed);
             gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "CRIU failed");
             throw ce;
         } catch (RuntimeException e) {
+            Optional<RuntimeException> lost = reloadGpuMemoryOrFailure(tmp);
             store.abort(tmp, DUMP_LOG);
             CheckpointException ce = new CheckpointException(Reason.DUMP_FAILED,
                     "Checkpoint failed before CRIU could dump: " + e, e);
+            lost.ifPresent(ce::addSuppressed);
             gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "the dump could not start");
             throw ce;
@@ -233,7 +261,18 @@ final class CheckpointRun {
                 null, Duration.ZERO);
         Map<String, Long> restoreSteps = new LinkedHashMap<>();
         Exception gpuFailure = null;
-        if (gpu.isPresent()) {
+        if (memoryFilesSaved) {
+            long t = System.nanoTime();
+            try {
+                GpuMemoryFiles.load(hostCopy, store.imagePath(id));
+            } catch (IOException | RuntimeException e) {
+                gpuFailure = new IllegalStateException("The GPU memory of image " + id + " could not be read back: "
+                        + e + ". This process has no usable GPU state: stop it and start the app cold (bin/cryo run"
+                        + " --cold); the image may be damaged (delete it).", e);
+            }
+            restoreSteps.put("gpuMemoryFiles", (System.nanoTime() - t) / 1_000_000);
+        }
+        if (gpu.isPresent() && gpuFailure == null) {
             try {
                 // The process is locked: its own CUDA calls would block until unlock, so the GPUs
                 // present now are read from the driver's /proc listing.
@@ -275,6 +314,11 @@ final class CheckpointRun {
     private CheckpointOutcome dumped(ImageStore store, String id, Path tmp, Map<String, String> metadata,
             List<Resource> ready, Optional<GpuCheckpoint> gpu) throws CheckpointException, RestoreException {
         long t = System.nanoTime();
+        Optional<RuntimeException> lost = reloadGpuMemoryOrFailure(tmp);
+        if (memoryFilesSaved) {
+            step("gpuMemoryReload", t);
+        }
+        t = System.nanoTime();
         Path image;
         try {
             metadata.put("dump.millis", Long.toString(stepMillis.getOrDefault("criuDump", 0L)));
@@ -300,7 +344,8 @@ final class CheckpointRun {
         }
         CheckpointOutcome outcome = new CheckpointOutcome(CheckpointOutcome.Kind.CHECKPOINTED, image, id, null, pause);
         List<Exception> failures = new ArrayList<>();
-        if (gpu.isPresent()) {
+        lost.ifPresent(failures::add);
+        if (gpu.isPresent() && lost.isEmpty()) {
             try {
                 GpuCheckpoint.Resumed r = gpu.get().resume(List.of());
                 LOG.info("GPU state back on the GPU in the original process: restore {} ms, unlock {} ms",
@@ -348,6 +393,12 @@ final class CheckpointRun {
     private void suspendGpu(GpuCheckpoint gpu, Map<String, String> facts, List<Resource> ready)
             throws CheckpointException {
         long residentBefore = ProcessFacts.residentBytes();
+        List<GpuMemoryFiles.Region> mappedBefore;
+        try {
+            mappedBefore = GpuMemoryFiles.allMappings();
+        } catch (RuntimeException e) {
+            mappedBefore = null; // unknown: no GPU memory files this time
+        }
         long t = System.nanoTime();
         GpuCheckpoint.Suspended s;
         try {
@@ -359,6 +410,13 @@ final class CheckpointRun {
             throw ce;
         }
         step("gpuSuspend", t);
+        try {
+            hostCopy = mappedBefore == null ? List.of()
+                    : GpuMemoryFiles.newlyMapped(mappedBefore, GpuMemoryFiles.anonymousRegions());
+            LOG.debug("GPU host copy found in {}", hostCopy);
+        } catch (RuntimeException e) {
+            hostCopy = List.of(); // then CRIU dumps it with the rest
+        }
         long moved = Math.max(0, ProcessFacts.residentBytes() - residentBefore);
         facts.putAll(GpuCheckpoint.describe(gpu.devices()));
         facts.put("gpu.driver", gpu.driverVersion());
@@ -418,6 +476,25 @@ final class CheckpointRun {
                     + " may delete it and fail the restore (start the app with -XX:-UsePerfData to avoid the file): {}",
                     perf.get(), e.toString());
             return ghostLimit;
+        }
+    }
+
+    /**
+     * In the original process, after the dump or a failed one: the GPU memory's host copy back from
+     * its files, before the CUDA state is resumed. The files were just written (page cache).
+     */
+    private Optional<RuntimeException> reloadGpuMemoryOrFailure(Path dir) {
+        if (!memoryFilesSaved) {
+            return Optional.empty();
+        }
+        try {
+            GpuMemoryFiles.load(hostCopy, dir);
+            return Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            // Nothing else holds these bytes: the GPU state is not resumed (it would be garbage).
+            LOG.error("Could not read the GPU memory back from {}: {}", dir, e.toString());
+            return Optional.of(new IllegalStateException("Could not read the GPU memory back from " + dir + ": "
+                    + e + ". This process's GPU state is lost: restart the app.", e));
         }
     }
 

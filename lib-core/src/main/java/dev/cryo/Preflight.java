@@ -213,6 +213,7 @@ public final class Preflight {
                 int slash = line.indexOf('/');
                 if (slash > 0 && line.endsWith(" (deleted)") && !line.contains("/memfd:")
                         && !line.contains("/dev/shm/") && !line.contains("/SYSV")
+                        && !line.contains("/dev/zero") // shared anonymous memory
                         && !line.contains("/hsperfdata_")) { // Cryo unlinks the JVM's own perf-data file
                     found.add(line.substring(slash));
                 }

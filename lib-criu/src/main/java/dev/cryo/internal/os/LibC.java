@@ -2,6 +2,7 @@ package dev.cryo.internal.os;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -41,6 +42,13 @@ public final class LibC {
     private static final MethodHandle getsid = find("getsid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle getpgid = find("getpgid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle setsid = find("setsid", FunctionDescriptor.of(JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle madvise = find("madvise",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), SAVE_ERRNO);
+
+    /** madvise: the pages may be dropped (private anonymous memory reads back as zeros). */
+    public static final int MADV_DONTNEED = 4;
+    /** madvise: back this range with transparent huge pages where the kernel allows it. */
+    public static final int MADV_HUGEPAGE = 14;
     private static final MethodHandle strerror = find("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     // glibc >= 2.32; absent elsewhere, then names come from the small table below.
     private static final MethodHandle strerrorname_np = find("strerrorname_np", FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -132,6 +140,22 @@ public final class LibC {
                 throw new ErrnoException(name, errno(state), "pid " + pid);
             }
             return id;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Advises the kernel about the memory {@code [address, address + length)}. */
+    public static void madvise(long address, long length, int advice) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) madvise.invokeExact(state, address, length, advice);
+            if (rc != 0) {
+                throw new ErrnoException("madvise", errno(state), String.format(java.util.Locale.ROOT,
+                        "0x%x, %d bytes, advice %d", address, length, advice));
+            }
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
