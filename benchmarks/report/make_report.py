@@ -240,6 +240,11 @@ def moves_data(step):
     return any(w in low for w in ("dump", "suspend", "checkpoint", "restore", "copy", "write", "read"))
 
 
+def gpu_machine(rows):
+    m = read_machine(gpu_dir_of(rows))
+    return "%s, driver %s, %s cores" % (m.get("gpu", "?"), m.get("driver", "?"), m.get("cores", "?"))
+
+
 def gpu_dir_of(rows):
     return rows[0].get("_dir") if rows else None
 
@@ -299,12 +304,14 @@ def charts(cpu, gpu_rows):
             ax.scatter(xs, ys, marker=markers.get(app, "^"), facecolors=color if fill else "none",
                        edgecolors=color, label="%s, %s (CPU)" % (app, "GC" if fill else "no GC"), alpha=0.7)
     if gpu_rows:
-        xs = [r["image_bytes"] / 1e9 for r in gpu_rows if isinstance(r.get("image_bytes"), float)
-              and isinstance(r.get("restore_ms"), float)]
-        ys = [r["restore_ms"] / 1000 for r in gpu_rows if isinstance(r.get("image_bytes"), float)
-              and isinstance(r.get("restore_ms"), float)]
-        if xs:
-            ax.scatter(xs, ys, marker="D", color="#3a9e4f", label="Cryo GPU runs (restore to first answer)")
+        for label, pick, color in (("GPU sample, GPU memory files (H100)", lambda c: "memory-files" in c, "#3a9e4f"),
+                                   ("GPU sample, GPU memory in CRIU's pages (H100)", lambda c: "memory-files" not in c,
+                                    "#8e44ad")):
+            pts = [(r["image_bytes"] / 1e9, r["restore_ms"] / 1000) for r in gpu_rows if pick(r["case"])
+                   and isinstance(r.get("image_bytes"), float) and isinstance(r.get("restore_ms"), float)]
+            if pts:
+                ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker="D", color=color,
+                           label=label + ", to first answer")
     for label, gpu, ck, rs, gb in CRIUGPU:
         ax.scatter([gb], [rs], marker="*", s=120, color="#c0392b")
         ax.annotate("CRIUgpu %s on %s" % (label, gpu), (gb, rs), fontsize=7, xytext=(-10, 6),
@@ -317,7 +324,7 @@ def charts(cpu, gpu_rows):
     ax.set_title("Restore time against image size (CPU: launcher's restore time; * = CRIUgpu, published)",
                  fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(os.path.join(IMG, "restore-vs-image-size.png"), dpi=120)
     plt.close(fig)
@@ -359,42 +366,69 @@ def charts(cpu, gpu_rows):
                "whole restore)\n" + machine, "step-throughput.png")
 
     if gpu_rows:
-        labels, values, colors = [], [], []
-        for g in gpu_cases(gpu_rows):
-            gib_bytes = g["gib"] * 2 ** 30 if isinstance(g["gib"], float) else None
-            for col, v in sorted(g.items()):
-                if col.startswith(("step_", "restore_")) and col.endswith("_ms") and v and col != "restore_ms":
-                    name = col[:-3].split("_", 1)[1]
-                    if not moves_data(name):
-                        continue
-                    moved = gib_bytes if "gpu" in name.lower() else g.get("image_bytes")
-                    if moved:
-                        labels.append("%s %g GiB\n%s" % (g["case"], g["gib"], name))
-                        values.append(moved / 1e9 / (v / 1000))
-                        colors.append("#2c6fbb" if col.startswith("restore_") else "#e3a33b")
-            whole = g.get("launcher_restore_ms") or g.get("restore_ms")
-            if whole and g.get("image_bytes"):
-                labels.append("%s %g GiB\nrestore (whole)" % (g["case"], g["gib"]))
-                values.append(g["image_bytes"] / 1e9 / (whole / 1000))
-                colors.append("#3a9e4f")
-        step_chart(labels, values, colors, "GPU: bytes moved / step time, medians (gpu* steps: the GiB held; others: "
-                   "the image)\n" + machine_line(read_machine(gpu_dir_of(gpu_rows))), "gpu-step-throughput.png")
+        gs = gpu_cases(gpu_rows)
+        fig, ax = plt.subplots(figsize=(8, 4.8))
+        series = [  # (case, column, label): GB of the image moved per second of the step
+            ("criu-pages", "step_gpuSuspend_ms", "CUDA checkpoint (device -> host)"),
+            ("criu-pages", "step_criuDump_ms", "CRIU dump, GPU memory among its pages"),
+            ("memory-files", "step_gpuMemoryFiles_ms", "GPU memory files written (8 threads)"),
+            ("criu-pages", "restore_criuRestore_ms", "CRIU restore, GPU memory among its pages"),
+            ("memory-files", "restore_gpuMemoryFiles_ms", "GPU memory files read (8 threads, huge pages)"),
+            ("criu-pages", "restore_gpuRestore_ms", "CUDA restore (host -> device), small pages"),
+            ("memory-files", "restore_gpuRestore_ms", "CUDA restore (host -> device), huge pages"),
+        ]
+        for n, (case, col, label) in enumerate(series):
+            pts = sorted((g["gib"], g["image_bytes"] / 1e9 / (g[col] / 1000)) for g in gs
+                         if g["case"] == case and g.get(col) and g.get("image_bytes"))
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        ax.set_xscale("log", base=2)
+        gibs = sorted({g["gib"] for g in gs})
+        ax.set_xticks(gibs)
+        ax.set_xticklabels(["%g" % x for x in gibs])
+        ax.set_xlabel("GiB of device memory held by the app (page cache warm)")
+        ax.set_ylabel("GB/s (image bytes / step time)")
+        ax.set_title("GPU sample: throughput of each step (%s)" % gpu_machine(gpu_rows), fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(IMG, "gpu-step-throughput.png"), dpi=120)
+        plt.close(fig)
+        made.append("gpu-step-throughput.png")
 
-    # 4. GPU: restore vs cold per case and size
+    # 4. GPU: restore and cold start against the GiB held, one line per case
     if gpu_rows:
         gs = gpu_cases(gpu_rows)
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        xs = range(len(gs))
-        for i, (col, label, color) in enumerate((("cold_ms", "cold start", "#999999"),
-                                                  ("restore_ms", "restore", "#3a9e4f"))):
-            ys = [(g.get(col) or 0) / 1000 for g in gs]
-            ax.bar([x + (i - 0.5) * 0.35 for x in xs], ys, 0.35, label=label, color=color)
-        ax.set_xticks(list(xs))
-        ax.set_xticklabels(["%s\n%g GiB" % (g["case"], g["gib"]) for g in gs], fontsize=8)
-        ax.set_ylabel("seconds to first answer (median)")
-        ax.set_title("GPU: restore vs cold start", fontsize=10)
-        ax.legend()
-        ax.grid(axis="y", alpha=0.3)
+        fig, ax = plt.subplots(figsize=(8, 4.8))
+        palette = ["#c0392b", "#3a9e4f", "#e3a33b", "#2c6fbb", "#8e44ad", "#16a085"]
+        cases = []
+        for g in gs:
+            if g["case"] not in cases:
+                cases.append(g["case"])
+        for n, case in enumerate(cases):
+            pts = sorted((g["gib"], g["restore_ms"] / 1000) for g in gs if g["case"] == case and g.get("restore_ms"))
+            style = "--" if "dropped" in case else "-"
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", color=palette[n % len(palette)],
+                    label="restore, " + case)
+        for label, pick in (("cold start, page cache warm", lambda c: "dropped" not in c),
+                            ("cold start, page cache dropped", lambda c: "dropped" in c)):
+            pts = {}
+            for g in gs:
+                if pick(g["case"]) and g.get("cold_ms"):
+                    pts.setdefault(g["gib"], g["cold_ms"] / 1000)
+            if pts:
+                xs = sorted(pts)
+                ax.plot(xs, [pts[x] for x in xs], "--" if "dropped" in label else "-", marker="s", color="#777777",
+                        label=label)
+        ax.set_xscale("log", base=2)
+        gibs = sorted({g["gib"] for g in gs})
+        ax.set_xticks(gibs)
+        ax.set_xticklabels(["%g" % x for x in gibs])
+        ax.set_xlabel("GiB of device memory held by the app")
+        ax.set_ylabel("seconds from start to first inference")
+        ax.set_title("GPU sample: restore vs cold start (one run per point; %s)" % gpu_machine(gpu_rows), fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
         fig.tight_layout()
         fig.savefig(os.path.join(IMG, "gpu-restore-vs-cold.png"), dpi=120)
         plt.close(fig)
@@ -411,6 +445,64 @@ def rel(path):
 def machine_line(m):
     keys = ["cpu", "cores", "memory", "kernel", "os", "jdk", "criu", "gpu", "driver"]
     return "; ".join("%s: %s" % (k, m[k]) for k in keys if m.get(k))
+
+
+def gpu_before_after(gs, w):
+    """The GPU tables for device/gpu-bench.sh's cases; False when the cases are not there."""
+    by = {(g["case"], g["gib"]): g for g in gs}
+    gibs = sorted({g["gib"] for g in gs if g["case"] == "memory-files"})
+    if not gibs or not any(("criu-pages", x) in by for x in gibs):
+        return False
+
+    def ms(g, col):
+        v = g.get(col) if g else None
+        return "%.0f" % v if isinstance(v, float) else "-"
+
+    def x(a, b):
+        return "%.1fx" % (a / b) if isinstance(a, float) and isinstance(b, float) and b else "-"
+    w("Each row: one run per figure, all in one session on the machine above; ms from process start to the "
+      "first inference (restores: from starting `bin/cryo run`). `criu-pages`: the GPU memory's host copy "
+      "among CRIU's pages (`-Dcryo.gpu.memoryFiles=false`, how Cryo worked before); `memory-files`: in files "
+      "of its own, read back in parallel into huge pages (the default now). Every restore was verified bit for "
+      "bit (`verify_ok`).")
+    w("")
+    w("**Page cache warm** (the image and the weights file in memory: a node that just wrote or prefetched them)")
+    w("")
+    w("| GiB | cold start | restore, criu-pages | restore, memory-files | memory-files speed-up | cold / restore |")
+    w("|---:|---:|---:|---:|---:|---:|")
+    for gib in gibs:
+        a, b = by.get(("criu-pages", gib)), by.get(("memory-files", gib))
+        w("| %g | %s | %s | %s | **%s** | %s |" % (gib, ms(b, "cold_ms"), ms(a, "restore_ms"), ms(b, "restore_ms"),
+                                              x(a and a.get("restore_ms"), b.get("restore_ms")),
+                                              x(b.get("cold_ms"), b.get("restore_ms"))))
+    w("")
+    if any(("memory-files-dropped", g) in by for g in gibs):
+        w("**Page cache dropped** (image and weights read from the disk, about 1.5 GB/s here)")
+        w("")
+        w("| GiB | cold start | restore, criu-pages | restore, memory-files | cold / restore |")
+        w("|---:|---:|---:|---:|---:|")
+        for gib in gibs:
+            a, b = by.get(("criu-pages-dropped", gib)), by.get(("memory-files-dropped", gib))
+            if b:
+                w("| %g | %s | %s | %s | %s |" % (gib, ms(b, "cold_ms"), ms(a, "restore_ms"), ms(b, "restore_ms"),
+                                                 x(b.get("cold_ms"), b.get("restore_ms"))))
+        w("")
+    w("**Where the time goes** (ms, page cache warm; checkpoint steps from the image's metadata, restore steps "
+      "from the launcher's and the restored process's timing lines)")
+    w("")
+    w("| GiB | image | CUDA checkpoint | CRIU dump (pages / files) | memory files written | whole checkpoint "
+      "(pages / files) | launcher before CRIU | CRIU restore (pages / files) | memory files read | CUDA restore "
+      "(pages / files) |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for gib in gibs:
+        a, b = by.get(("criu-pages", gib)) or {}, by.get(("memory-files", gib))
+        w("| %g | %s | %s | %s / %s | %s | %s / %s | %s | %s / %s | %s | %s / %s |" % (
+            gib, mb(b.get("image_bytes")), ms(b, "step_gpuSuspend_ms"), ms(a, "step_criuDump_ms"),
+            ms(b, "step_criuDump_ms"), ms(b, "step_gpuMemoryFiles_ms"), ms(a, "checkpoint_ms"), ms(b, "checkpoint_ms"),
+            ms(b, "launcher_before_criu_ms"), ms(a, "restore_criuRestore_ms"), ms(b, "restore_criuRestore_ms"),
+            ms(b, "restore_gpuMemoryFiles_ms"), ms(a, "restore_gpuRestore_ms"), ms(b, "restore_gpuRestore_ms")))
+    w("")
+    return True
 
 
 def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
@@ -558,12 +650,15 @@ def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
         w("Machine: %s." % (machine_line(gm) or "see the results directory"))
         w("")
         gs = gpu_cases(gpu_rows)
+        if gpu_before_after(gs, w):
+            gs = []  # the specific tables said it all
         cols = sorted({k for g in gs for k in g if k.startswith(("step_", "restore_")) and k != "restore_ms"})
         def colname(c):
             return "%s (%s)" % (c.split("_", 1)[1][:-3], "checkpoint step" if c.startswith("step_") else "restore step")
-        w("| case | GiB | runs | cold | restore | cold / restore | checkpoint | image | %s |" % " | ".join(
-            colname(c) for c in cols))
-        w("|---|---:|---:|---:|---:|---:|---:|---:|%s" % ("---:|" * len(cols)))
+        if gs:
+            w("| case | GiB | runs | cold | restore | cold / restore | checkpoint | image | %s |" % " | ".join(
+                colname(c) for c in cols))
+            w("|---|---:|---:|---:|---:|---:|---:|---:|%s" % ("---:|" * len(cols)))
         for g in gs:
             def ms(v):
                 return "%.0f ms" % v if isinstance(v, float) else "-"
@@ -572,8 +667,6 @@ def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
                 g["case"], g["gib"], g["runs"], ms(g.get("cold_ms")), ms(g.get("restore_ms")),
                 "%.1fx" % rr if rr else "-", ms(g.get("checkpoint_ms")), mb(g.get("image_bytes")),
                 " | ".join(ms(g.get(c)) for c in cols)))
-        w("")
-        w("Medians over the runs.")
         w("")
         w("![GPU restore vs cold](img/gpu-restore-vs-cold.png)")
         w("")
@@ -609,11 +702,16 @@ def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
                  "app does before its first answer, not with its image size.")
     if gpu_rows:
         gs = [g for g in gpu_cases(gpu_rows) if g.get("restore_ms") and g.get("image_bytes")]
+        top = max((g["gib"] for g in gs), default=None)
+        gs = [g for g in gs if g["gib"] == top]
         if gs:
-            para += " Cryo's GPU runs: " + "; ".join(
-                "%s %g GiB restores a %s image in %.1f s (%.2f GB/s)" % (
-                    g["case"], g["gib"], mb(g["image_bytes"]), g["restore_ms"] / 1000,
-                    g["image_bytes"] / 1e9 / (g["restore_ms"] / 1000)) for g in gs) + "."
+            para += (" Cryo's GPU sample on an H100, with the largest state measured (%g GiB), start to first "
+                     "inference: " % top) + "; ".join(
+                "%s: a %s image in %.1f s (%.2f GB/s)" % (
+                    g["case"], mb(g["image_bytes"]), g["restore_ms"] / 1000,
+                    g["image_bytes"] / 1e9 / (g["restore_ms"] / 1000)) for g in gs) + (
+                ". With the GPU memory among CRIU's pages (as CRIUgpu restores it) Cryo's rate is close to"
+                " CRIUgpu's; GPU memory files lift it about threefold when the image is in memory.")
     else:
         para += (" No GPU results are in this report yet (no `device/results/bench/<date>/gpu.csv`); the "
                  "like-for-like comparison with CRIUgpu needs them.")
@@ -621,6 +719,12 @@ def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
              "images are 96-97% GPU memory): read the comparison as orders of magnitude, not as a race.")
     w(para)
     w("")
+    # Hand-written analysis of where the time goes, with its result files.
+    analysis = os.path.join(ROOT, "benchmarks", "report", "analysis.md")
+    if os.path.exists(analysis):
+        with open(analysis) as f:
+            L.append(f.read().rstrip("\n"))
+        w("")
     with open(DOC, "w") as f:
         f.write("\n".join(L))
 
