@@ -324,6 +324,7 @@ final class CheckpointRun {
             metadata.put("dump.millis", Long.toString(stepMillis.getOrDefault("criuDump", 0L)));
             // Each step's time, for benchmarks and for users comparing images.
             stepMillis.forEach((name, ms) -> metadata.put("step." + name + ".millis", Long.toString(ms)));
+            metadata.put("checkpoint.millis", Long.toString((System.nanoTime() - started) / 1_000_000));
             image = store.commit(tmp, id, metadata);
         } catch (IOException e) {
             store.abort(tmp, DUMP_LOG);
@@ -449,7 +450,19 @@ final class CheckpointRun {
         long t = System.nanoTime();
         long before = ProcessFacts.residentBytes();
         System.gc();
+        // G1 gives the emptied regions back to the OS in a concurrent task after the collection:
+        // wait (up to a second) until resident memory stops falling, so that CRIU dumps live data only.
         long after = ProcessFacts.residentBytes();
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            sleepQuietly(20);
+            long now = ProcessFacts.residentBytes();
+            if (now > after - (1L << 20)) {
+                after = Math.min(after, now);
+                break;
+            }
+            after = now;
+        }
         step("gc", t);
         LOG.info("Collected garbage before the checkpoint: resident memory {} -> {}", megabytes(before), megabytes(after));
     }
@@ -495,6 +508,14 @@ final class CheckpointRun {
             LOG.error("Could not read the GPU memory back from {}: {}", dir, e.toString());
             return Optional.of(new IllegalStateException("Could not read the GPU memory back from " + dir + ": "
                     + e + ". This process's GPU state is lost: restart the app.", e));
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
