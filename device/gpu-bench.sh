@@ -97,5 +97,10 @@ for gib in $GIBS; do
 done
 rm -rf /tmp/store-files /tmp/store-pages /tmp/weights.bin
 echo; echo "== gpu.csv"; cat "$csv"
+echo; echo "== ratios (cold start / restore; memory-files speed-up = criu-pages restore / memory-files restore)"
+awk -F, 'NR > 1 { r[$1 "," $2] = $5; c[$1 "," $2] = $4; g[$2] = 1 }
+  END { for (x in g) printf "%5s GiB  warm: cold/restore %.2f, memory-files speed-up %.2f   dropped: cold/restore %.2f\n",
+        x, c["memory-files," x] / r["memory-files," x], r["criu-pages," x] / r["memory-files," x],
+        (r["memory-files-dropped," x] ? c["memory-files-dropped," x] / r["memory-files-dropped," x] : 0) }' "$csv" | sort -n
 cp hs_err*.log "$DETAILS/" 2>/dev/null
 tar czf "$OUT/details.tgz" -C "$DETAILS" .
