@@ -31,6 +31,8 @@ import java.util.HexFormat;
  * (default 5), {@code --no-checkpoint}, {@code --write-weights-only}, and to show failures that must
  * leave the app serving: {@code --managed-mb N} (unified memory, which the driver cannot checkpoint),
  * {@code --busy-ms N} with {@code --lock-timeout-ms N} (a kernel still running past the lock timeout);
+ * {@code --tcp-open} holds an established loopback connection through the checkpoint (CRIU then refuses
+ * the dump, after the GPU step: a failure that must leave the GPU state intact).
  * {@code --hold-ms N} stays alive that long after serving, for nvidia-smi to see where it runs. Prints {@code VERIFY OK} or
  * {@code VERIFY FAILED}, and {@code CRYO-TIME <event>_epoch_ms=...} lines a script can time.
  */
@@ -79,6 +81,7 @@ public final class GpuModelServer {
         long busyMs = 0;
         long lockTimeoutMs = 30_000;
         long holdMs = 0;
+        boolean tcpOpen = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--weights-gib" -> gib = Double.parseDouble(args[++i]);
@@ -90,6 +93,7 @@ public final class GpuModelServer {
                 case "--busy-ms" -> busyMs = Long.parseLong(args[++i]);
                 case "--lock-timeout-ms" -> lockTimeoutMs = Long.parseLong(args[++i]);
                 case "--hold-ms" -> holdMs = Long.parseLong(args[++i]);
+                case "--tcp-open" -> tcpOpen = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -126,6 +130,15 @@ public final class GpuModelServer {
         if (busyMs > 0) {
             server.spin(busyMs); // still running when the checkpoint asks for the lock
         }
+        // An established TCP connection that nobody closes: CRIU refuses to dump it, after the GPU
+        // state was checkpointed (and its memory written out): the failure must leave the GPU intact.
+        java.util.List<AutoCloseable> held = new java.util.ArrayList<>();
+        if (tcpOpen) {
+            java.net.ServerSocket listener = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+            held.add(listener);
+            held.add(new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), listener.getLocalPort()));
+            held.add(listener.accept());
+        }
         if (checkpoint) {
             try {
                 CheckpointOutcome outcome = Checkpointer.checkpointNow(CheckpointOptions.builder()
@@ -135,6 +148,9 @@ public final class GpuModelServer {
                 // The app keeps serving: its GPU state must be intact, which the checks below prove.
                 System.out.println("CHECKPOINT FAILED " + e.reason() + ": " + e.getMessage().replace('\n', ' '));
             }
+        }
+        for (AutoCloseable c : held) {
+            c.close();
         }
         boolean ok = true;
         for (int r = 0; r < requests; r++) {
