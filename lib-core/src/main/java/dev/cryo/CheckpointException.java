@@ -31,6 +31,7 @@ public final class CheckpointException extends Exception {
         IN_PROGRESS
     }
 
+    /** What stopped the checkpoint. */
     private final Reason reason;
 
     CheckpointException(Reason reason, String message, Throwable cause) {

@@ -14,7 +14,8 @@
  *   <li>calls {@link dev.cryo.Resource#beforeCheckpoint()} on every registered resource, the
  *       <em>last registered first</em>;</li>
  *   <li>suspends the process's CUDA state if it has any (lock, then copy device memory to the
- *       host);</li>
+ *       host; that copy goes into files of its own in the image, see
+ *       {@link dev.cryo.CheckpointOptions.Builder#gpuMemoryFiles(boolean)});</li>
  *   <li>dumps the whole process with CRIU into a new image and keeps it running;</li>
  *   <li>in whichever process goes on, the original or a copy restored from the image: resumes the
  *       CUDA state; in a restored copy, reads the GPU list again and runs every
