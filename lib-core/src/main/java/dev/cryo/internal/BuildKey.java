@@ -14,9 +14,11 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * The key of what an app was started from: its command line, working directory, the JDK that
- * runs it, and every class path entry and file argument by path, size and modification time.
- * The launcher computes it for the command it is given; an image restores only for the same key.
+ * The key of what an app was started from: its command line (main class, JVM options, arguments),
+ * working directory, the JDK that runs it, and the contents of every class path entry and file
+ * argument (a SHA-256 digest of each file, remembered by {@link ContentDigests} so that a restore
+ * reads none of them). The launcher computes it for the command it is given; an image restores
+ * only for the same key. A rebuild that produces the same bytes keeps the key.
  */
 public final class BuildKey {
     /** The launcher hands the key it computed to the app through this variable. */
@@ -50,6 +52,7 @@ public final class BuildKey {
                 }
             }
         }
+        ContentDigests.save();
         return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
     }
 
@@ -122,9 +125,9 @@ public final class BuildKey {
     }
 
     private static void describeFile(MessageDigest sha, Path file) {
+        Path abs = file.toAbsolutePath().normalize();
         try {
-            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            update(sha, "file", file.toAbsolutePath().normalize() + "|" + a.size() + "|" + a.lastModifiedTime().toMillis());
+            update(sha, "file", abs + "|" + ContentDigests.of(abs));
         } catch (IOException e) {
             update(sha, "missing", file.toString());
         }

@@ -1,0 +1,122 @@
+package dev.cryo.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * SHA-256 digests of files' contents, remembered in {@code $CRYO_HOME/content-digests.properties}
+ * with what identifies the version of the file they were taken of: size, modification time,
+ * inode and change time. The change time moves on every write and cannot be set back, so a file
+ * rewritten in place with its size and modification time restored is digested again. A restore's
+ * launcher thus reads no class path file, only their attributes.
+ */
+public final class ContentDigests {
+    private static final Object LOCK = new Object();
+    private static Properties known;
+    private static boolean dirty;
+
+    private ContentDigests() {}
+
+    /** The SHA-256 of {@code file}'s contents, in hex. */
+    public static String of(Path file) throws IOException {
+        String version;
+        try {
+            Map<String, Object> a = Files.readAttributes(file, "unix:size,lastModifiedTime,dev,ino,ctime");
+            version = a.get("size") + "|" + ((FileTime) a.get("lastModifiedTime")).toMillis() + "|" + a.get("dev") + ":"
+                    + a.get("ino") + "|" + ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS);
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            version = a.size() + "|" + a.lastModifiedTime().toMillis() + "|" + a.fileKey() + "|?";
+        }
+        synchronized (LOCK) {
+            load();
+            String entry = known.getProperty(file.toString());
+            if (entry != null && entry.startsWith(version + "|")) {
+                return entry.substring(version.length() + 1);
+            }
+        }
+        String digest = digest(file);
+        synchronized (LOCK) {
+            known.setProperty(file.toString(), version + "|" + digest);
+            dirty = true;
+        }
+        return digest;
+    }
+
+    /** Writes what was learned since the last call; a failure only costs digesting again later. */
+    public static void save() {
+        synchronized (LOCK) {
+            if (!dirty) {
+                return;
+            }
+            Path target = store();
+            try {
+                Files.createDirectories(target.getParent());
+                known.keySet().removeIf(k -> !Files.exists(Path.of((String) k))); // files gone since
+                Path tmp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid());
+                try (Writer w = Files.newBufferedWriter(tmp)) {
+                    known.store(w, "Cryo: SHA-256 of class path files, by size|mtime|inode|ctime");
+                }
+                try {
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+                }
+                dirty = false;
+            } catch (IOException | RuntimeException e) {
+                // next time, then
+            }
+        }
+    }
+
+    private static void load() {
+        if (known != null) {
+            return;
+        }
+        known = new Properties();
+        Path f = store();
+        if (Files.isRegularFile(f)) {
+            try (Reader r = Files.newBufferedReader(f)) {
+                known.load(r);
+            } catch (IOException | IllegalArgumentException e) {
+                known = new Properties(); // unreadable: digest again
+            }
+        }
+    }
+
+    private static Path store() {
+        String home = System.getenv("CRYO_HOME");
+        Path base = home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cryo");
+        return base.resolve("content-digests.properties");
+    }
+
+    private static String digest(Path file) throws IOException {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError("every JDK has SHA-256", e);
+        }
+        byte[] buf = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buf)) > 0; ) {
+                sha.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+}
