@@ -87,7 +87,7 @@ public final class Preflight {
         List<Finding> out = new ArrayList<>();
         Map<Long, String[]> tcp = tcpSockets();
         Map<Long, String> unix = connectedUnixSockets();
-        Map<Path, String> fds = openDescriptors();
+        Map<Path, String> fds = OpenFiles.links();
         java.util.Set<Long> ownSockets = new java.util.HashSet<>();
         fds.values().stream().filter(t -> t.startsWith("socket:[")).forEach(t -> ownSockets.add(socketInode(t)));
         for (Map.Entry<Path, String> e : fds.entrySet()) {
@@ -119,7 +119,7 @@ public final class Preflight {
             }
         }
         long started = ProcessFacts.startEpochMillis();
-        for (OpenFiles.OpenFile f : OpenFiles.current()) {
+        for (OpenFiles.OpenFile f : OpenFiles.of(fds)) {
             if (f.fd() <= 2) {
                 continue; // stdio: the launcher hands the restored process its own
             }
@@ -222,23 +222,6 @@ public final class Preflight {
             // nothing to report
         }
         return List.copyOf(found);
-    }
-
-    /** This process's descriptors and what each points to, read once. */
-    private static Map<Path, String> openDescriptors() {
-        Map<Path, String> fds = new java.util.LinkedHashMap<>();
-        try (var dir = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
-            for (Path fd : dir) {
-                try {
-                    fds.put(fd, Files.readSymbolicLink(fd).toString());
-                } catch (IOException e) {
-                    // closed meanwhile (the directory stream's own descriptor, say)
-                }
-            }
-        } catch (IOException e) {
-            // /proc unreadable: nothing to report
-        }
-        return fds;
     }
 
     private static long socketInode(String target) {

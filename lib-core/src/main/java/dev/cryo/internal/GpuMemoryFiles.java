@@ -206,6 +206,7 @@ public final class GpuMemoryFiles {
                         : FileChannel.open(file(dir, n), StandardOpenOption.READ);
                 channels.add(ch);
                 MemorySegment memory = MemorySegment.ofAddress(r.start()).reinterpret(r.bytes());
+                int index = n;
                 for (long off = 0; off < r.bytes(); off += CHUNK) {
                     long at = off;
                     long len = Math.min(CHUNK, r.bytes() - off);
@@ -214,7 +215,7 @@ public final class GpuMemoryFiles {
                         while (buf.hasRemaining()) {
                             int done = write ? ch.write(buf, at + buf.position()) : ch.read(buf, at + buf.position());
                             if (done < 0) {
-                                throw new IOException("unexpected end of " + file(dir, 0).getParent());
+                                throw new IOException("unexpected end of " + file(dir, index));
                             }
                         }
                         return null;

@@ -48,37 +48,56 @@ public final class OpenFiles {
 
     /** The regular files open now, outside /proc and /dev and not deleted; stdio included. */
     public static List<OpenFile> current() {
-        List<OpenFile> files = new ArrayList<>();
+        return of(links());
+    }
+
+    /** This process's descriptors ({@code /proc/self/fd/N}) and what each points to, read once. */
+    public static Map<Path, String> links() {
+        Map<Path, String> fds = new LinkedHashMap<>();
         try (var dir = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
             for (Path fd : dir) {
                 try {
-                    String target = Files.readSymbolicLink(fd).toString();
-                    if (!target.startsWith("/") || target.startsWith("/proc/") || target.startsWith("/dev/")
-                            || target.endsWith(" (deleted)")) {
-                        continue;
-                    }
-                    // Through the /proc link: the open file itself, even if its path now names another.
-                    BasicFileAttributes open = Files.readAttributes(fd, BasicFileAttributes.class);
-                    if (!open.isRegularFile()) {
-                        continue;
-                    }
-                    Path path = Path.of(target);
-                    boolean same;
-                    try {
-                        Object now = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
-                        same = now != null && now.equals(open.fileKey());
-                    } catch (IOException e) {
-                        same = false;
-                    }
-                    int number = Integer.parseInt(fd.getFileName().toString());
-                    files.add(new OpenFile(number, path, flags(number), open.size(), open.lastModifiedTime().toMillis(),
-                            same));
-                } catch (IOException | RuntimeException e) {
+                    fds.put(fd, Files.readSymbolicLink(fd).toString());
+                } catch (IOException e) {
                     // closed meanwhile (the directory stream's own descriptor, say)
                 }
             }
         } catch (IOException e) {
             // /proc unreadable: nothing known
+        }
+        return fds;
+    }
+
+    /** The regular files among {@code links} ({@link #links()}), as {@link #current()} lists them. */
+    public static List<OpenFile> of(Map<Path, String> links) {
+        List<OpenFile> files = new ArrayList<>();
+        for (Map.Entry<Path, String> link : links.entrySet()) {
+            Path fd = link.getKey();
+            String target = link.getValue();
+            if (!target.startsWith("/") || target.startsWith("/proc/") || target.startsWith("/dev/")
+                    || target.endsWith(" (deleted)")) {
+                continue;
+            }
+            try {
+                // Through the /proc link: the open file itself, even if its path now names another.
+                BasicFileAttributes open = Files.readAttributes(fd, BasicFileAttributes.class);
+                if (!open.isRegularFile()) {
+                    continue;
+                }
+                Path path = Path.of(target);
+                boolean same;
+                try {
+                    Object now = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+                    same = now != null && now.equals(open.fileKey());
+                } catch (IOException e) {
+                    same = false;
+                }
+                int number = Integer.parseInt(fd.getFileName().toString());
+                files.add(new OpenFile(number, path, flags(number), open.size(), open.lastModifiedTime().toMillis(),
+                        same));
+            } catch (IOException | RuntimeException e) {
+                // closed meanwhile
+            }
         }
         return files;
     }
