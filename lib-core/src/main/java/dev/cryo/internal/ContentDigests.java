@@ -1,5 +1,6 @@
 package dev.cryo.internal;
 
+import dev.cryo.internal.criu.CriuLocation;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -99,9 +100,7 @@ public final class ContentDigests {
     }
 
     private static Path store() {
-        String home = System.getenv("CRYO_HOME");
-        Path base = home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cryo");
-        return base.resolve("content-digests.properties");
+        return CriuLocation.cryoHome().resolve("content-digests.properties");
     }
 
     private static String digest(Path file) throws IOException {

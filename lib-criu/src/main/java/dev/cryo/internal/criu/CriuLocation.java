@@ -56,8 +56,13 @@ public record CriuLocation(String library, Path binary, String source) {
     }
 
     static Path bootstrapPrefix() {
+        return cryoHome().resolve("criu");
+    }
+
+    /** Cryo's own directory on this machine: {@code $CRYO_HOME}, default {@code ~/.cryo} (bin/env.sh's rule). */
+    public static Path cryoHome() {
         String home = firstNonBlank(System.getenv("CRYO_HOME"), null, null);
-        return (home != null ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cryo")).resolve("criu");
+        return home != null ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cryo");
     }
 
     private static String prefixOrSystemLibrary(Path prefix) {
