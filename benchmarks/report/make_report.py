@@ -240,6 +240,24 @@ def moves_data(step):
     return any(w in low for w in ("dump", "suspend", "checkpoint", "restore", "copy", "write", "read"))
 
 
+def finish_gib_chart(fig, ax, gs, xlabel, ylabel, title, name):
+    """The GPU charts' common part: GiB on a log2 axis with a tick per size, labels, legend, saved PNG."""
+    import matplotlib.pyplot as plt  # charts() chose the backend
+    ax.set_xscale("log", base=2)
+    gibs = sorted({g["gib"] for g in gs})
+    ax.set_xticks(gibs)
+    ax.set_xticklabels(["%g" % x for x in gibs])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(IMG, name), dpi=120)
+    plt.close(fig)
+    return name
+
+
 def gpu_machine(rows):
     m = read_machine(gpu_dir_of(rows))
     return "%s, driver %s, %s cores" % (m.get("gpu", "?"), m.get("driver", "?"), m.get("cores", "?"))
@@ -382,19 +400,10 @@ def charts(cpu, gpu_rows):
                          if g["case"] == case and g.get(col) and g.get("image_bytes"))
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
-        ax.set_xscale("log", base=2)
-        gibs = sorted({g["gib"] for g in gs})
-        ax.set_xticks(gibs)
-        ax.set_xticklabels(["%g" % x for x in gibs])
-        ax.set_xlabel("GiB of device memory held by the app (page cache warm)")
-        ax.set_ylabel("GB/s (image bytes / step time)")
-        ax.set_title("GPU sample: throughput of each step (%s)" % gpu_machine(gpu_rows), fontsize=9)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(os.path.join(IMG, "gpu-step-throughput.png"), dpi=120)
-        plt.close(fig)
-        made.append("gpu-step-throughput.png")
+        made.append(finish_gib_chart(fig, ax, gs, "GiB of device memory held by the app (page cache warm)",
+                                     "GB/s (image bytes / step time)",
+                                     "GPU sample: throughput of each step (%s)" % gpu_machine(gpu_rows),
+                                     "gpu-step-throughput.png"))
 
     # 4. GPU: restore and cold start against the GiB held, one line per case
     if gpu_rows:
@@ -420,19 +429,10 @@ def charts(cpu, gpu_rows):
                 xs = sorted(pts)
                 ax.plot(xs, [pts[x] for x in xs], "--" if "dropped" in label else "-", marker="s", color="#777777",
                         label=label)
-        ax.set_xscale("log", base=2)
-        gibs = sorted({g["gib"] for g in gs})
-        ax.set_xticks(gibs)
-        ax.set_xticklabels(["%g" % x for x in gibs])
-        ax.set_xlabel("GiB of device memory held by the app")
-        ax.set_ylabel("seconds from start to first inference")
-        ax.set_title("GPU sample: restore vs cold start (one run per point; %s)" % gpu_machine(gpu_rows), fontsize=9)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(os.path.join(IMG, "gpu-restore-vs-cold.png"), dpi=120)
-        plt.close(fig)
-        made.append("gpu-restore-vs-cold.png")
+        made.append(finish_gib_chart(fig, ax, gs, "GiB of device memory held by the app",
+                                     "seconds from start to first inference",
+                                     "GPU sample: restore vs cold start (one run per point; %s)"
+                                     % gpu_machine(gpu_rows), "gpu-restore-vs-cold.png"))
     return made
 
 
