@@ -15,7 +15,7 @@ die() { echo "prepare-carry: $*" >&2; exit 1; }
 cryo_find_jdk || die "no JDK 22 or newer (see above)"
 [ -x "$JAVA_HOME/bin/jlink" ] || die "$JAVA_HOME has no jlink (a JRE?): set JAVA_HOME to a full JDK >= 22"
 
-# --- the CRIU prefix: it must be self-contained (trixie's criu run through its own loader), since
+# --- the CRIU prefix: it must be self-contained (forky's criu run through its own loader), since
 # the device has no CRIU of its own. bin/bootstrap makes one that uses the system's CRIU when that
 # works: then a private one is made for the bundle in $CRYO_HOME/carry-home.
 self_contained() { [ -f "$1/VERSION" ] && [ -x "$1/root/usr/sbin/criu" ] && grep -q ld-linux "$1/criu" 2>/dev/null; }
