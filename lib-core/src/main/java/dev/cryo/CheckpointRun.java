@@ -8,6 +8,7 @@ import dev.cryo.internal.cuda.GpuCheckpoint;
 import dev.cryo.internal.cuda.GpuPair;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.Logs;
 import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.ResourceChain;
@@ -34,11 +35,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** One call of {@link Checkpointer#checkpointNow(CheckpointOptions)}, step by step. */
 final class CheckpointRun {
-    private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
+    private static final Logger LOG = Logs.get(Checkpointer.class);
     private static final ReentrantLock IN_PROGRESS = new ReentrantLock();
     static final String DUMP_LOG = "dump.log";
     /** The image keeps this much more free space than the resident memory it will hold. */

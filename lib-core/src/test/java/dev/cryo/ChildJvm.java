@@ -25,10 +25,23 @@ final class ChildJvm {
 
     /** {@code java --enable-native-access=ALL-UNNAMED -cp <test class path> mainClass args...} */
     static List<String> java(String mainClass, String... args) {
+        return javaWithClassPath(CLASS_PATH, mainClass, args);
+    }
+
+    /** {@code java --enable-native-access=ALL-UNNAMED -cp classPath mainClass args...} */
+    static List<String> javaWithClassPath(String classPath, String mainClass, String... args) {
         List<String> cmd = new ArrayList<>(List.of(JAVA.toString(), "--enable-native-access=ALL-UNNAMED",
-                "-Xshare:auto", "-cp", CLASS_PATH, mainClass));
+                "-Xshare:auto", "-cp", classPath, mainClass));
         cmd.addAll(Arrays.asList(args));
         return cmd;
+    }
+
+    /** The test class path without the entries whose file name starts with {@code prefix}; fails if none has. */
+    static String classPathWithout(String prefix) {
+        List<String> all = List.of(CLASS_PATH.split(java.io.File.pathSeparator));
+        List<String> kept = all.stream().filter(e -> !Path.of(e).getFileName().toString().startsWith(prefix)).toList();
+        assertTrue(kept.size() < all.size(), "no " + prefix + "* on the test class path: " + CLASS_PATH);
+        return String.join(java.io.File.pathSeparator, kept);
     }
 
     /** The test app's command line. */

@@ -1,0 +1,67 @@
+package dev.cryo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cryo.ChildJvm.Result;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Cryo's messages reach the user with or without an SLF4J provider: without one (SLF4J 2 would
+ * drop them) they go to System.Logger, java.util.logging's console on stderr.
+ */
+@DisplayName("Cryo's messages without an SLF4J provider")
+class LoggingEndToEndTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    @DisplayName("without slf4j-simple the warnings, the restored marker and why a checkpoint was skipped are on stderr")
+    void withoutProviderMessagesGoToSystemLogger() throws Exception {
+        Path store = dir.resolve("store");
+        String classPath = ChildJvm.classPathWithout("slf4j-simple");
+        List<String> cmd = ChildJvm.javaWithClassPath(classPath, "dev.cryo.testapp.PreflightApp", dir.toString(), "--checkpoint");
+
+        Result first = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "first");
+        assertEquals(0, first.exit(), first::toString);
+        // java.util.logging's console format: the level, then the message, on stderr.
+        assertTrue(first.err().contains("WARNING: Before the checkpoint: FILE_OPEN_FOR_WRITING: " + dir.resolve("app.log")),
+                first::toString);
+        assertTrue(first.err().contains("INFO: Checkpoint image "), first::toString);
+        assertFalse(first.err().contains("SLF4J"), "no NOP warning from SLF4J:\n" + first);
+
+        Result restored = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "restored");
+        assertEquals(0, restored.exit(), restored::toString);
+        assertTrue(restored.has("OUTCOME RESTORED"), restored::toString);
+        assertTrue(restored.err().contains("INFO: CRYO RESTORED from checkpoint image "), restored::toString);
+
+        Result again = ChildJvm.run(ChildJvm.launcher(store, List.of("--cold"), cmd), dir, "again");
+        assertTrue(again.has("OUTCOME SKIPPED"), again::toString);
+        assertTrue(again.err().contains("INFO: Checkpoint skipped: image "), again::toString);
+    }
+
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    @DisplayName("with slf4j-simple the messages go through SLF4J, as before")
+    void withProviderMessagesGoToSlf4j() throws Exception {
+        Path store = dir.resolve("store");
+        List<String> cmd = ChildJvm.java("dev.cryo.testapp.PreflightApp", dir.toString(), "--checkpoint");
+        Result first = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "first");
+        assertEquals(0, first.exit(), first::toString);
+        // slf4j-simple's format: [thread] LEVEL logger - message
+        assertTrue(first.err().contains("WARN dev.cryo.Checkpointer - Before the checkpoint: FILE_OPEN_FOR_WRITING"),
+                first::toString);
+        assertFalse(first.err().contains("WARNING: Before the checkpoint"), "not through System.Logger too:\n" + first);
+        Result restored = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "restored");
+        assertTrue(restored.err().contains("INFO dev.cryo.Checkpointer - CRYO RESTORED from checkpoint image "),
+                restored::toString);
+    }
+}
