@@ -12,15 +12,18 @@ public final class Checkpointer {
     static final ResourceChain<Resource, CheckpointOutcome> RESOURCES =
             ResourceChain.of(Resource::beforeCheckpoint, Resource::afterRestore);
 
+    private static final org.slf4j.Logger LOG = dev.cryo.internal.Logs.get(Checkpointer.class);
     private static final java.util.List<java.lang.ref.WeakReference<java.util.Random>> RANDOMS =
             new java.util.concurrent.CopyOnWriteArrayList<>();
 
     static {
         // Registered first, so that it runs first after a restore: resources that draw ids from
-        // these generators see them reseeded.
+        // these generators (the JDK's own included) see them reseeded.
         RESOURCES.register(new Resource() {
             @Override
-            public void beforeCheckpoint() {}
+            public void beforeCheckpoint() {
+                dev.cryo.internal.JdkGenerators.prepare();
+            }
 
             @Override
             public void afterRestore(CheckpointOutcome outcome) {
@@ -31,7 +34,7 @@ public final class Checkpointer {
 
             @Override
             public String toString() {
-                return "Cryo's reseeding of registered random generators";
+                return "Cryo's reseeding of the JDK's and registered random generators";
             }
         });
     }
@@ -103,6 +106,13 @@ public final class Checkpointer {
 
     private static void reseed() {
         java.security.SecureRandom fresh = new java.security.SecureRandom(); // reads the OS's entropy now
+        dev.cryo.internal.JdkGenerators.NotReseeded left = dev.cryo.internal.JdkGenerators.reseed(fresh);
+        if (!left.isEmpty()) {
+            LOG.warn("Not reseeded in this restored copy: {}; every copy restored from this image draws the same"
+                    + " values from them{}", String.join(", ", left.generators()), left.options().isEmpty() ? ""
+                    : ". Start the app through bin/cryo run, which opens what Cryo needs, or add "
+                            + String.join(" ", left.options()) + " to its java command");
+        }
         RANDOMS.removeIf(ref -> ref.get() == null);
         for (var ref : RANDOMS) {
             java.util.Random r = ref.get();

@@ -71,14 +71,23 @@
  *
  * <h2>Uniqueness after restore</h2>
  * Every copy restored from one image starts with the same memory, random generators included.
- * Generators registered with {@link dev.cryo.Checkpointer#reseeded(java.util.Random)} are reseeded
- * in each restored copy, before the app's own {@code afterRestore} callbacks (on by default for
- * whatever is registered). Without registering: {@link java.util.UUID#randomUUID()} and a default
- * {@code new SecureRandom()} on Linux (NativePRNG) draw from the OS on every call and differ by
- * themselves; a {@code java.util.Random} or {@code SplittableRandom} created before the checkpoint,
- * {@link java.util.concurrent.ThreadLocalRandom} and {@link java.lang.Math#random()} repeat their
- * sequences in every copy and cannot be reseeded from outside: register such generators, or create
- * them (and ids, session keys, nonces) after the restore, in an {@code afterRestore}.
+ * In each restored copy, before the {@code afterRestore} callbacks, Cryo reseeds from the OS's
+ * entropy the generators registered with {@link dev.cryo.Checkpointer#reseeded(java.util.Random)}
+ * and the JDK's own: {@link java.util.concurrent.ThreadLocalRandom} (its seeder, and the seeds of
+ * every live platform thread), the generators behind {@link java.lang.Math#random()} and
+ * {@link java.lang.StrictMath#random()}, and the seed source of {@code new SplittableRandom()}.
+ * The JDK's are private to {@code java.base}: Cryo reseeds them only where {@code java.lang},
+ * {@code java.util} and {@code java.util.concurrent} are open to it
+ * ({@code --add-opens java.base/java.lang=ALL-UNNAMED} and so on), which {@code bin/cryo run} does
+ * for the app it starts cold, through {@code JDK_JAVA_OPTIONS}. In an app started otherwise they
+ * repeat in every copy, and each restored copy logs one warning naming them and the options.
+ * Without registering: {@link java.util.UUID#randomUUID()} and a default {@code new SecureRandom()}
+ * on Linux (NativePRNG) draw from the OS on every call and differ by themselves; a
+ * {@code java.util.Random} or {@code SplittableRandom} created before the checkpoint and not
+ * registered, and the ThreadLocalRandom seeds of a virtual thread that lived across the checkpoint
+ * (virtual threads cannot be listed), repeat their sequences in every copy: register such
+ * generators, or create them (and ids, session keys, nonces) after the restore, in an
+ * {@code afterRestore}.
  *
  * <h2>Threads</h2>
  * {@code checkpointNow()} may be called from any thread, one call at a time: a second concurrent

@@ -4,6 +4,7 @@ import dev.cryo.internal.BuildKey;
 import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.JdkGenerators;
 import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.RestoreRequest;
@@ -45,7 +46,8 @@ import sun.misc.Signal;
  * A restored app becomes this launcher's child and writes to the launcher's stdin, stdout and
  * stderr; signals TERM, INT and HUP are passed on to it; the launcher exits with the app's status.
  * A missing, foreign, damaged or unrestorable image never stops the start: the reason is printed
- * and the app starts cold, with the image directory handed to it for its {@code checkpointNow()}.
+ * and the app starts cold, with the image directory handed to it for its {@code checkpointNow()}
+ * and {@code JDK_JAVA_OPTIONS} that open the JDK's random generators to Cryo (see JdkGenerators).
  */
 public final class Launcher {
     static final int USAGE = 2;
@@ -372,6 +374,11 @@ public final class Launcher {
         pb.environment().put("CRYO_LAUNCHER", "1");
         pb.environment().put("CRYO_IMAGE_DIR", store.toString());
         pb.environment().put(BuildKey.ENV, key);
+        // Opens the JDK's generators to Cryo, so that restored copies reseed them (JdkGenerators).
+        // Through the environment, the java launcher's own way: it works for -jar, -cp and -m starts,
+        // and for a script that runs java; the launcher prints one NOTE line saying so.
+        pb.environment().merge("JDK_JAVA_OPTIONS", JdkGenerators.javaOptions(command),
+                (set, opens) -> set + " " + opens);
         // Check CRIU here, in a process that is never dumped, and tell the app: its own check
         // would have to start criu inside the process about to be dumped.
         try {
