@@ -121,10 +121,7 @@ class CheckpointRestoreEndToEndTest {
                 "the launcher opens the JDK's generators to Cryo:\n" + cold);
         Result a = run(launcher(store(), List.of(), cmd), dir, "a");
         Result b = run(launcher(store(), List.of(), cmd), dir, "b");
-        assertTrue(a.err().contains("CRYO RESTORED") && b.err().contains("CRYO RESTORED"), a + "\n" + b);
-        for (String differs : new String[] {"registered ", "registeredSecure ", "uuid "}) {
-            assertFalse(a.line("VALUE " + differs).equals(b.line("VALUE " + differs)), differs + "repeated:\n" + a + b);
-        }
+        assertRegisteredDiffer(a, b);
         for (String differs : JDK_GENERATORS) {
             assertFalse(a.line("VALUE " + differs).equals(b.line("VALUE " + differs)), differs + "repeated:\n" + a + b);
         }
@@ -143,10 +140,7 @@ class CheckpointRestoreEndToEndTest {
         assertEquals(1, images(store()).size(), cold::toString);
         Result a = run(launcher(store(), List.of(), cmd), dir, "a");
         Result b = run(launcher(store(), List.of(), cmd), dir, "b");
-        assertTrue(a.err().contains("CRYO RESTORED") && b.err().contains("CRYO RESTORED"), a + "\n" + b);
-        for (String differs : new String[] {"registered ", "registeredSecure ", "uuid "}) {
-            assertFalse(a.line("VALUE " + differs).equals(b.line("VALUE " + differs)), differs + "repeated:\n" + a + b);
-        }
+        assertRegisteredDiffer(a, b);
         for (String repeats : JDK_GENERATORS) {
             assertEquals(a.line("VALUE " + repeats), b.line("VALUE " + repeats), repeats);
         }
@@ -157,6 +151,14 @@ class CheckpointRestoreEndToEndTest {
                 warning);
         assertTrue(warning.contains("add --add-opens java.base/java.lang=ALL-UNNAMED --add-opens"
                 + " java.base/java.util=ALL-UNNAMED --add-opens java.base/java.util.concurrent=ALL-UNNAMED"), warning);
+    }
+
+    /** Both copies were restored, and their registered generators and UUIDs differ. */
+    private static void assertRegisteredDiffer(Result a, Result b) {
+        assertTrue(a.err().contains("CRYO RESTORED") && b.err().contains("CRYO RESTORED"), a + "\n" + b);
+        for (String differs : new String[] {"registered ", "registeredSecure ", "uuid "}) {
+            assertFalse(a.line("VALUE " + differs).equals(b.line("VALUE " + differs)), differs + "repeated:\n" + a + b);
+        }
     }
 
     @Test
