@@ -50,6 +50,25 @@ class LoggingEndToEndTest {
 
     @Test
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    @DisplayName("with an app's slf4j-api 1.7 and its binding in place of 2.x, the messages go through it")
+    void withSlf4j17MessagesGoToIt() throws Exception {
+        Path store = dir.resolve("store");
+        Path old = Path.of("target", "slf4j-1").toAbsolutePath(); // copied by lib-core/pom.xml
+        String classPath = ChildJvm.classPathWithout("slf4j-") + java.io.File.pathSeparator
+                + old.resolve("slf4j-api-1.7.36.jar") + java.io.File.pathSeparator + old.resolve("slf4j-simple-1.7.36.jar");
+        List<String> cmd = ChildJvm.javaWithClassPath(classPath, "dev.cryo.testapp.StatefulApp", "--entries", "1000");
+        Result cold = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "cold");
+        assertEquals(0, cold.exit(), cold::toString);
+        assertTrue(cold.has("OUTCOME CHECKPOINTED"), cold::toString);
+        assertTrue(cold.err().contains("INFO dev.cryo.Checkpointer - Checkpoint image "), cold::toString);
+        Result restored = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "restored");
+        assertEquals(0, restored.exit(), restored::toString);
+        assertTrue(restored.err().contains("INFO dev.cryo.Checkpointer - CRYO RESTORED from checkpoint image "),
+                restored::toString);
+    }
+
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
     @DisplayName("with slf4j-simple the messages go through SLF4J, as before")
     void withProviderMessagesGoToSlf4j() throws Exception {
         Path store = dir.resolve("store");

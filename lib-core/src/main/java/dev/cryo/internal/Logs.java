@@ -38,6 +38,13 @@ public final class Logs {
      * so that no "No SLF4J providers were found" warning is printed where Cryo logs elsewhere.
      */
     static boolean slf4jProviderBound() {
+        try {
+            Class.forName("org.slf4j.spi.SLF4JServiceProvider", false, LoggerFactory.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            // slf4j-api 1.x (an app's older one won over Cryo's 2.x): it binds through its own
+            // StaticLoggerBinder and lacks what the adapter below is built on. Log through it.
+            return true;
+        }
         if (System.getProperty("slf4j.provider") != null) {
             return true;
         }
