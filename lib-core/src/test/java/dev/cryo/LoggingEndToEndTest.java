@@ -66,21 +66,4 @@ class LoggingEndToEndTest {
         assertTrue(restored.err().contains("INFO dev.cryo.Checkpointer - CRYO RESTORED from checkpoint image "),
                 restored::toString);
     }
-
-    @Test
-    @Timeout(value = 300, unit = TimeUnit.SECONDS)
-    @DisplayName("with slf4j-simple the messages go through SLF4J, as before")
-    void withProviderMessagesGoToSlf4j() throws Exception {
-        Path store = dir.resolve("store");
-        List<String> cmd = ChildJvm.java("dev.cryo.testapp.PreflightApp", dir.toString(), "--checkpoint");
-        Result first = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "first");
-        assertEquals(0, first.exit(), first::toString);
-        // slf4j-simple's format: [thread] LEVEL logger - message
-        assertTrue(first.err().contains("WARN dev.cryo.Checkpointer - Before the checkpoint: FILE_OPEN_FOR_WRITING"),
-                first::toString);
-        assertFalse(first.err().contains("WARNING: Before the checkpoint"), "not through System.Logger too:\n" + first);
-        Result restored = ChildJvm.run(ChildJvm.launcher(store, List.of(), cmd), dir, "restored");
-        assertTrue(restored.err().contains("INFO dev.cryo.Checkpointer - CRYO RESTORED from checkpoint image "),
-                restored::toString);
-    }
 }
