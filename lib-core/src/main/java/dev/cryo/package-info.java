@@ -85,8 +85,8 @@
  * on Linux (NativePRNG) draw from the OS on every call and differ by themselves; a
  * {@code java.util.Random} or {@code SplittableRandom} created before the checkpoint and not
  * registered, and the ThreadLocalRandom seeds of a virtual thread that lived across the checkpoint
- * (virtual threads cannot be listed), repeat their sequences in every copy: register such
- * generators, or create them (and ids, session keys, nonces) after the restore, in an
+ * (virtual threads cannot be listed), repeat their sequences in every copy: register such a
+ * {@code Random}, or create them (and ids, session keys, nonces) after the restore, in an
  * {@code afterRestore}.
  *
  * <h2>Threads</h2>
