@@ -624,10 +624,23 @@ final class CheckpointRun {
                     + where + " " + e.getMessage(), e);
         }
         return new CheckpointException(Reason.DUMP_FAILED, "CRIU could not dump this process; no snapshot was kept"
-                + " and the app goes on. " + e.getMessage() + "\n" + where
-                + " Common causes: established TCP connections (close them in a Resource, or tcpEstablished(true)),"
-                + " unix sockets to other processes (externalUnixSockets(true)), open files that were deleted"
-                + " (ghostLimitBytes).", e);
+                + " and the app goes on. " + e.getMessage() + "\n" + where + " " + dumpFailureCauses(e), e);
+    }
+
+    /** The usual causes, as they are for the CRIU in use: before 4.2 it cannot dump any TCP socket on new kernels. */
+    private static String dumpFailureCauses(CriuException e) {
+        int version = CriuAccess.version();
+        boolean oldCriu = version > 0 && version < CriuAccess.TCP_SOCKETS_VERSION;
+        if (oldCriu || e.logTail().stream().anyMatch(l -> l.contains("Can't get 1:16 opt"))) {
+            return "CRIU " + LibCriu.formatVersion(version) + " (older than 4.2) cannot dump any TCP socket on"
+                    + " kernels 6.16 and newer, listening ones included (\"Can't get 1:16 opt\"): close them in a"
+                    + " Resource's beforeCheckpoint and open them again in afterRestore, or update CRIU to 4.2 or"
+                    + " newer (bin/bootstrap installs it). Other common causes: unix sockets to other processes"
+                    + " (externalUnixSockets(true)), open files that were deleted (ghostLimitBytes).";
+        }
+        return "Common causes: established TCP connections (close them in a Resource, or tcpEstablished(true);"
+                + " listening sockets are fine with CRIU " + LibCriu.formatVersion(version) + "), unix sockets to"
+                + " other processes (externalUnixSockets(true)), open files that were deleted (ghostLimitBytes).";
     }
 
     private static CheckpointException imageDirectoryError(ImageStore store, IOException e) {

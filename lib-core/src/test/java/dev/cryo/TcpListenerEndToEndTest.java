@@ -1,0 +1,110 @@
+package dev.cryo;
+
+import static dev.cryo.ChildJvm.images;
+import static dev.cryo.ChildJvm.launcher;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cryo.ChildJvm.Result;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A server checkpointed with its TCP listener open (CRIU 4.2 and newer dump it on today's
+ * kernels): the original is gone, and the copy the launcher restores answers on the same port.
+ */
+@DisplayName("a TCP server checkpointed with its listener open")
+class TcpListenerEndToEndTest {
+    @TempDir
+    Path dir;
+
+    private Path store() {
+        return dir.resolve("store");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static List<String> server(int port, String... more) {
+        List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port)));
+        args.addAll(List.of(more));
+        return ChildJvm.java("dev.cryo.testapp.ServerApp", args.toArray(String[]::new));
+    }
+
+    private static String ask(int port, String line) throws IOException {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+                PrintWriter out = new PrintWriter(s.getOutputStream(), true, StandardCharsets.UTF_8);
+                BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8))) {
+            s.setSoTimeout(30_000);
+            out.println(line);
+            return in.readLine();
+        }
+    }
+
+    /** Starts the launcher that restores the server, and waits until the restored copy says so. */
+    private Process restore(List<String> cmd, String name) throws Exception {
+        Process p = ChildJvm.start(launcher(store(), List.of(), cmd), dir, name, Map.of());
+        Path out = dir.resolve(name + ".out");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.readString(out).contains("OUTCOME")) {
+            assertTrue(p.isAlive() && System.nanoTime() < deadline, "no restored copy came up:\n"
+                    + ChildJvm.read(dir, name, p.isAlive() ? -1 : p.exitValue()));
+            Thread.sleep(20);
+        }
+        return p;
+    }
+
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @DisplayName("the original exits after its checkpoint, and the restored copy answers on the same port")
+    void restoredCopyAnswersOnTheSamePort() throws Exception {
+        int port = freePort();
+        List<String> cmd = server(port);
+        Result original = ChildJvm.run(launcher(store(), List.of(), cmd), dir, "original");
+        assertEquals(0, original.exit(), original::toString);
+        assertTrue(original.err().contains("Exiting after the checkpoint"), original::toString);
+        assertEquals(1, images(store()).size(), "one image");
+        long pid = Long.parseLong(original.line("LISTENING ").replaceAll(".*pid=(\\d+).*", "$1"));
+        // The pre-flight report says what is true for CRIU >= 4.2 (bin/bootstrap's 4.2.1).
+        String finding = original.line("FINDING TCP_LISTENING");
+        assertTrue(finding.contains("127.0.0.1:" + port) && finding.contains("must be free"), finding);
+        assertTrue(!finding.contains("close"), "no advice to close the listener with CRIU >= 4.2: " + finding);
+        ChildJvm.awaitGone(pid);
+        assertThrows(ConnectException.class, () -> ask(port, "anyone?"), "the original is gone, nobody listens");
+
+        Process restored = restore(cmd, "restored");
+        try {
+            assertEquals("pid=" + pid + " restored=true echo=hello", ask(port, "hello"),
+                    "the restored copy answers on port " + port);
+            assertEquals("bye", ask(port, "quit"));
+            Result r = ChildJvm.finish(restored, dir, "restored");
+            assertEquals(0, r.exit(), r::toString);
+            assertTrue(r.has("OUTCOME RESTORED pid=" + pid), r::toString);
+            assertTrue(r.err().contains("cryo: restored image"), r::toString);
+        } finally {
+            restored.descendants().forEach(ProcessHandle::destroyForcibly);
+            restored.destroyForcibly();
+        }
+    }
+}
