@@ -229,9 +229,12 @@ final class CheckpointRun {
             gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "the dump could not start");
             throw ce;
+        } finally {
+            // On every path: a zombie left here would be dumped by the next checkpoint and held by
+            // every copy restored from it.
+            reapLibCriuZombies(childrenBefore);
         }
         step("criuDump", t);
-        reapLibCriuZombies(childrenBefore);
 
         if (result == DumpResult.RESTORED) {
             return restored(store, id, notified.ready(), gpu);
@@ -243,7 +246,9 @@ final class CheckpointRun {
      * libcriu starts CRIU for a self-dump through daemon(): the intermediate process exits and
      * stays our zombie child, and is dumped as one. Left alone it would hold its PID after this
      * process exits, and the restore, which recreates that zombie, fails with "File exists".
-     * Reap what appeared during the dump, here and in every restored copy.
+     * Reap what appeared during the dump, whether it succeeded or failed, here and in every
+     * restored copy. (Only those: older zombie children are the app's, whose exit status the JDK's
+     * process reaper may still collect.)
      */
     private static void reapLibCriuZombies(Set<Integer> childrenBefore) {
         for (int pid : ProcessFacts.childPids()) {

@@ -241,6 +241,9 @@ class FailureModesEndToEndTest {
             Result second = ChildJvm.finish(secondLauncher, dir, "second");
             assertTrue(second.err().contains("the image needs PID"), second::toString);
             assertTrue(second.err().contains("StatefulApp"), "names the process holding it:\n" + second);
+            assertTrue(second.err().matches("(?s).*StatefulApp[^\n]*; state [SR] \\((sleeping|running)\\).*"),
+                    "says its state:\n" + second);
+            assertTrue(second.err().contains("parent " + original.pid()), "names its parent, the launcher:\n" + second);
             assertTrue(second.err().contains("Starting cold instead"), second::toString);
             assertTrue(second.has("OUTCOME SKIPPED"), "started cold, and skipped the checkpoint: the image exists\n" + second);
             assertTrue(second.err().contains("Checkpoint skipped: image"), second::toString);

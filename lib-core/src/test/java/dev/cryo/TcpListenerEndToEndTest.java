@@ -107,4 +107,35 @@ class TcpListenerEndToEndTest {
             restored.destroyForcibly();
         }
     }
+
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @DisplayName("a checkpoint refused for an established connection leaves no zombie; the next one restores")
+    void failedCheckpointThenOneThatRestores() throws Exception {
+        int port = freePort();
+        List<String> cmd = server(port, "--fail-first");
+        Result original = ChildJvm.run(launcher(store(), List.of(), cmd), dir, "original");
+        assertEquals(0, original.exit(), original::toString);
+        assertEquals("FIRST-FAILED DUMP_FAILED", original.line("FIRST-"), original::toString);
+        String message = original.line("FIRST-MESSAGE");
+        assertTrue(message.contains("tcpEstablished(true)"), "names the fix: " + message);
+        assertEquals("ZOMBIES-AFTER-FAILURE []", original.line("ZOMBIES-AFTER-FAILURE"),
+                "the failed dump's CRIU child is reaped:\n" + original);
+        assertEquals(1, images(store()).size(), "the second checkpoint wrote an image");
+        long pid = Long.parseLong(original.line("LISTENING ").replaceAll(".*pid=(\\d+).*", "$1"));
+        ChildJvm.awaitGone(pid);
+
+        Process restored = restore(cmd, "restored");
+        try {
+            assertEquals("pid=" + pid + " restored=true echo=again", ask(port, "again"));
+            assertEquals("bye", ask(port, "quit"));
+            Result r = ChildJvm.finish(restored, dir, "restored");
+            assertEquals(0, r.exit(), r::toString);
+            assertTrue(r.has("OUTCOME RESTORED pid=" + pid), r::toString);
+            assertEquals("ZOMBIES []", r.line("ZOMBIES"), "no zombie child in the restored copy either:\n" + r);
+        } finally {
+            restored.descendants().forEach(ProcessHandle::destroyForcibly);
+            restored.destroyForcibly();
+        }
+    }
 }

@@ -89,6 +89,73 @@ public final class ProcessFacts {
         }
     }
 
+    /**
+     * Who holds {@code pid} now, in words: a process with its command, state and parent, or the
+     * process a thread of that id belongs to; empty when no process or thread has it.
+     */
+    public static Optional<String> holderOf(int pid) {
+        Map<String, String> status = status(pid);
+        if (status.isEmpty()) {
+            return Optional.empty();
+        }
+        int tgid = parseInt(status.get("Tgid"), pid);
+        if (tgid != pid) {
+            return Optional.of("thread " + pid + " (" + status.getOrDefault("Name", "?") + ") of "
+                    + holderOf(tgid).orElse("process " + tgid));
+        }
+        String state = status.getOrDefault("State", "?");
+        int ppid = parseInt(status.get("PPid"), 0);
+        Map<String, String> parent = status(ppid);
+        String parentText = parent.isEmpty() ? "parent " + ppid
+                : "parent " + ppid + ": " + command(ppid, parent.getOrDefault("Name", "?"));
+        String what = state.startsWith("Z") ? "; it has exited, and its parent has not reaped it (a zombie holds its PID"
+                + " until then)" : "";
+        return Optional.of("process " + pid + " (" + command(pid, status.getOrDefault("Name", "?")) + "; state "
+                + state + "; " + parentText + what + ")");
+    }
+
+    /** The command line of {@code pid}, long arguments (class paths) shortened; its name when it has none (a zombie). */
+    private static String command(int pid, String name) {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"));
+            List<String> args = new ArrayList<>();
+            for (String a : new String(raw, StandardCharsets.UTF_8).split("\0")) {
+                args.add(a.length() > 80 ? a.substring(0, 20) + "..." + a.substring(a.length() - 40) : a);
+            }
+            String joined = String.join(" ", args).trim();
+            return joined.isEmpty() ? "[" + name + "]" : joined;
+        } catch (IOException e) {
+            return "[" + name + "]";
+        }
+    }
+
+    /** /proc/PID/status as a map (empty when there is no such process or thread). */
+    private static Map<String, String> status(int pid) {
+        Map<String, String> fields = new LinkedHashMap<>();
+        if (pid <= 0) {
+            return fields;
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                int colon = line.indexOf(':');
+                if (colon > 0) {
+                    fields.put(line.substring(0, colon), line.substring(colon + 1).trim());
+                }
+            }
+        } catch (IOException e) {
+            fields.clear();
+        }
+        return fields;
+    }
+
+    private static int parseInt(String s, int otherwise) {
+        try {
+            return s == null ? otherwise : Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
+    }
+
     /** Resident memory in bytes (what CRIU will write, roughly). */
     public static long residentBytes() {
         return statusField("VmRSS").map(v -> Long.parseLong(v.replaceAll("[^0-9]", "")) * 1024).orElse(0L);

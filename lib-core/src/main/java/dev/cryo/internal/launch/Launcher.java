@@ -18,7 +18,6 @@ import dev.cryo.internal.criu.LibCriu;
 import dev.cryo.internal.os.LibC;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -280,7 +279,7 @@ public final class Launcher {
                     sleep(100);
                     continue;
                 }
-                String why = pidInUse(e) ? pidTakenMessage(pid) : e.getMessage();
+                String why = pidInUse(e) ? pidTakenMessage(takenPid(e).orElse(pid), pid) : e.getMessage();
                 Path log = keepLog(work, image);
                 RestoreRequest.remove(restoreRequest);
                 say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
@@ -300,16 +299,28 @@ public final class Launcher {
                 || e.logTail().stream().anyMatch(l -> l.contains("Can't fork for"));
     }
 
-    private String pidTakenMessage(int pid) {
-        String holder;
-        try {
-            byte[] raw = Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"));
-            holder = "process " + pid + " (" + new String(raw, StandardCharsets.UTF_8).replace('\0', ' ').trim() + ")";
-        } catch (IOException e) {
-            holder = "a process that was exiting";
+    /** The PID CRIU could not have again ("Can't fork for PID: File exists"): the app's, or one of its children's. */
+    private static OptionalInt takenPid(CriuException e) {
+        for (String line : e.logTail()) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("Can't fork for (\\d+)").matcher(line);
+            if (m.find()) {
+                return OptionalInt.of(Integer.parseInt(m.group(1)));
+            }
         }
-        return "the image needs PID " + pid + " and " + holder + " still holds it after " + pidWait.toMillis()
-                + " ms. A restored process keeps the PID it had at checkpoint: stop that process (it may be the"
+        return OptionalInt.empty();
+    }
+
+    private String pidTakenMessage(int taken, int appPid) {
+        String whose = taken == appPid ? "PID " + taken : "PID " + taken + " (a child or thread of the app, PID " + appPid
+                + ", at checkpoint)";
+        Optional<String> holder = ProcessFacts.holderOf(taken);
+        if (holder.isEmpty()) {
+            return "the image needs " + whose + ", which was taken until just now (no process holds it any more)."
+                    + " A restored process gets back the PIDs it had at checkpoint: start again, or pass a longer"
+                    + " --pid-wait than " + pidWait.toMillis() + " ms";
+        }
+        return "the image needs " + whose + " and " + holder.get() + " still holds it after " + pidWait.toMillis()
+                + " ms. A restored process gets back the PIDs it had at checkpoint: stop that process (it may be the"
                 + " original app, still running after its checkpoint), or pass a longer --pid-wait";
     }
 
