@@ -2,6 +2,7 @@ package dev.cryo;
 
 import dev.cryo.CheckpointException.Reason;
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.DumpWatcher;
 import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.GpuMemoryFiles;
 import dev.cryo.internal.cuda.GpuCheckpoint;
@@ -31,6 +32,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -41,6 +43,10 @@ final class CheckpointRun {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
     private static final ReentrantLock IN_PROGRESS = new ReentrantLock();
     static final String DUMP_LOG = "dump.log";
+    static final String DUMP_TIMEOUT_PROPERTY = "cryo.dump.timeout";
+    static final String DUMP_TIMEOUT_ENV = "CRYO_DUMP_TIMEOUT";
+    /** Written by the dump watcher into the image directory when it ends CRIU. */
+    private static final String WATCHER_MARKER = "dump-watcher.ended";
     /** The image keeps this much more free space than the resident memory it will hold. */
     private static final double SPACE_MARGIN = 1.10;
 
@@ -198,7 +204,8 @@ final class CheckpointRun {
         }
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         long ghostLimit = unlinkPerfData(options.ghostLimitBytes());
-        DumpResult result;
+        DumpResult result = null;
+        DumpWatcher watcher = startWatcher(tmp);
         t = System.nanoTime();
         try (CriuRequest request = criu.newRequest()) {
             request.imagesDirectory(tmp)
@@ -213,9 +220,12 @@ final class CheckpointRun {
                     .ghostLimit(ghostLimit);
             result = request.dump();
         } catch (CriuException e) {
+            // Read before the image directory (which holds the marker) goes.
+            OptionalInt ended = watcher == null ? OptionalInt.empty() : watcher.endedCriu();
             Optional<RuntimeException> lost = reloadGpuMemoryOrFailure(tmp);
             Path kept = store.abort(tmp, DUMP_LOG).orElse(null);
-            CheckpointException ce = dumpError(e, kept, store);
+            CheckpointException ce = ended.isPresent() ? timeoutError(e, watcher, ended.getAsInt(), kept)
+                    : dumpError(e, kept, store);
             lost.ifPresent(ce::addSuppressed);
             gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "CRIU failed");
@@ -230,6 +240,11 @@ final class CheckpointRun {
             rollback(notified.ready(), ce, "the dump could not start");
             throw ce;
         } finally {
+            // The watcher ends with the dump, whatever its outcome; a restored copy has none (its
+            // pid is another process's there).
+            if (watcher != null && result != DumpResult.RESTORED) {
+                watcher.close();
+            }
             // On every path: a zombie left here would be dumped by the next checkpoint and held by
             // every copy restored from it.
             reapLibCriuZombies(childrenBefore);
@@ -240,6 +255,62 @@ final class CheckpointRun {
             return restored(store, id, notified.ready(), gpu);
         }
         return dumped(store, id, tmp, metadata, notified.ready(), gpu);
+    }
+
+    /**
+     * Starts the watcher that ends CRIU if the dump holds this process longer than its limit (this
+     * process cannot: its threads are stopped meanwhile). Without one (no /bin/sh) the dump runs
+     * unwatched, with a warning.
+     */
+    private DumpWatcher startWatcher(Path tmp) {
+        Duration limit = dumpLimit();
+        try {
+            DumpWatcher watcher = DumpWatcher.start(ProcessHandle.current().pid(), limit, tmp.resolve(WATCHER_MARKER));
+            LOG.debug("Dump time limit: {} s", limit.toSeconds());
+            return watcher;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Could not start the dump watcher ({}): a dump that hangs will hold this process stopped until"
+                    + " CRIU is killed by hand", e.toString());
+            return null;
+        }
+    }
+
+    /** The option, else -Dcryo.dump.timeout, else CRYO_DUMP_TIMEOUT (bin/cryo --dump-timeout), else from the size. */
+    private Duration dumpLimit() {
+        if (options.dumpTimeout().isPresent()) {
+            return options.dumpTimeout().get();
+        }
+        String[][] sources = {{"the system property " + DUMP_TIMEOUT_PROPERTY, System.getProperty(DUMP_TIMEOUT_PROPERTY)},
+                {"the environment variable " + DUMP_TIMEOUT_ENV, System.getenv(DUMP_TIMEOUT_ENV)}};
+        for (String[] source : sources) {
+            if (source[1] == null || source[1].isBlank()) {
+                continue;
+            }
+            try {
+                double seconds = Double.parseDouble(source[1].trim());
+                if (seconds > 0 && seconds < 1e9) {
+                    return Duration.ofMillis((long) (seconds * 1000));
+                }
+            } catch (NumberFormatException e) {
+                // said below
+            }
+            LOG.warn("Ignoring {}='{}': the dump's time limit is a number of seconds above 0", source[0], source[1]);
+        }
+        return DumpWatcher.defaultLimit(ProcessFacts.residentBytes());
+    }
+
+    private static CheckpointException timeoutError(CriuException e, DumpWatcher watcher, int criuPid, Path keptLog) {
+        long seconds = Math.max(1, Math.round(watcher.limit().toMillis() / 1000.0));
+        return new CheckpointException(Reason.DUMP_TIMEOUT, "The dump took longer than its limit of " + seconds
+                + " s, so Cryo's watcher ended CRIU (pid " + criuPid + "), which let this process go on; no snapshot"
+                + " was kept. CRIU's log, up to where it stopped: " + (keptLog != null ? keptLog : "not kept") + "."
+                + " If the dump is slow rather than stuck (a large process, a slow disk), raise the limit:"
+                + " CheckpointOptions.dumpTimeout, -D" + DUMP_TIMEOUT_PROPERTY + "=SECONDS, or bin/cryo run"
+                + " --dump-timeout SECONDS (default: 10 s per GB of resident memory, at least 60 s). If it hangs"
+                + " whatever the limit, this CRIU may not know this kernel: update it (bin/bootstrap installs CRIU"
+                + " 4.2). (" + e.function() + " returned " + e.code() + ", " + e.codeName() + ".)"
+                + (e.logTail().isEmpty() ? "" : " The last lines of CRIU's log:\n    " + String.join("\n    ", e.logTail())),
+                e);
     }
 
     /**

@@ -121,6 +121,8 @@ class TcpListenerEndToEndTest {
         assertTrue(message.contains("tcpEstablished(true)"), "names the fix: " + message);
         assertEquals("ZOMBIES-AFTER-FAILURE []", original.line("ZOMBIES-AFTER-FAILURE"),
                 "the failed dump's CRIU child is reaped:\n" + original);
+        assertEquals("WATCHERS-AFTER-FAILURE []", original.line("WATCHERS-AFTER-FAILURE"),
+                "the dump watcher ends with the checkpoint:\n" + original);
         assertEquals(1, images(store()).size(), "the second checkpoint wrote an image");
         long pid = Long.parseLong(original.line("LISTENING ").replaceAll(".*pid=(\\d+).*", "$1"));
         ChildJvm.awaitGone(pid);

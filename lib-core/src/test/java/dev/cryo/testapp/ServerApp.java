@@ -23,7 +23,8 @@ import java.nio.file.Path;
  *
  * <p>Arguments: {@code --port N} (required); {@code --fail-first}: first checkpoint while holding an
  * established loopback connection (CRIU refuses it), then close it and checkpoint again;
- * {@code --stay}: keep serving after the checkpoint instead of exiting; {@code --image DIR}.
+ * {@code --stay}: keep serving after the checkpoint instead of exiting; {@code --image DIR}. A
+ * checkpoint that fails is reported ({@code CHECKPOINT-FAILED}) and the server goes on.
  *
  * <p>Protocol: a client sends one line and gets {@code pid=P restored=B echo=LINE}; the line
  * {@code quit} gets {@code bye} and ends the process (status 0).
@@ -69,12 +70,21 @@ public final class ServerApp {
                 System.out.println("FIRST-MESSAGE " + e.getMessage().replace('\n', ' '));
             }
             System.out.println("ZOMBIES-AFTER-FAILURE " + zombieChildren());
+            System.out.println("WATCHERS-AFTER-FAILURE " + dumpWatchers());
         }
         System.out.flush();
-        CheckpointOutcome outcome = Checkpointer.checkpointNow(options.build());
-        restored = outcome.isRestored();
-        System.out.println("OUTCOME " + outcome.kind() + " pid=" + ProcessHandle.current().pid());
+        long t0 = System.nanoTime();
+        try {
+            CheckpointOutcome outcome = Checkpointer.checkpointNow(options.build());
+            restored = outcome.isRestored();
+            System.out.println("OUTCOME " + outcome.kind() + " pid=" + ProcessHandle.current().pid());
+        } catch (CheckpointException e) {
+            // The app goes on serving.
+            System.out.println("CHECKPOINT-FAILED " + e.reason() + " after_ms=" + (System.nanoTime() - t0) / 1_000_000);
+            System.out.println("MESSAGE " + e.getMessage().replace('\n', ' '));
+        }
         System.out.println("ZOMBIES " + zombieChildren());
+        System.out.println("WATCHERS " + dumpWatchers());
         System.out.flush();
         serving.join(); // ended by a client's "quit"
     }
@@ -96,6 +106,26 @@ public final class ServerApp {
                 System.out.println("SERVE-ERROR " + e);
             }
         }
+    }
+
+    /** Live dump watchers of this process (none may outlive a checkpoint). */
+    static java.util.List<String> dumpWatchers() throws IOException {
+        String mine = "\0cryo-dump-watcher\0" + ProcessHandle.current().pid() + "\0";
+        java.util.List<String> found = new java.util.ArrayList<>();
+        try (var procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
+            for (Path p : procs) {
+                try {
+                    String stat = Files.readString(p.resolve("stat"));
+                    if (new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8).contains(mine)
+                            && !stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z")) {
+                        found.add(p.getFileName().toString());
+                    }
+                } catch (IOException e) {
+                    // gone meanwhile
+                }
+            }
+        }
+        return found;
     }
 
     /** The pids of this process's children that are zombies (none may be left by a checkpoint). */

@@ -37,7 +37,7 @@ import sun.misc.Signal;
  * {@code bin/cryo}: starts an app from its newest fitting image, or cold when there is none.
  *
  * <pre>
- * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold] -- COMMAND...
+ * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS] [--quiet] [--cold] -- COMMAND...
  * cryo list --image DIR [-- COMMAND...]
  * </pre>
  *
@@ -57,6 +57,7 @@ public final class Launcher {
     private boolean cold;
     private String gpuMap;
     private Duration pidWait = Duration.ofSeconds(5);
+    private String dumpTimeout; // seconds, handed to the cold app (CRYO_DUMP_TIMEOUT)
     private List<String> command = List.of();
     private final long startNanos = System.nanoTime();
     private final Map<String, Long> phases = new LinkedHashMap<>(); // restore-path phases, ms
@@ -111,6 +112,12 @@ public final class Launcher {
                     }
                     pidWait = Duration.ofMillis((long) (Double.parseDouble(args[i]) * 1000));
                 }
+                case "--dump-timeout" -> {
+                    if (++i >= args.length || !positiveSeconds(args[i])) {
+                        return "--dump-timeout needs a number of seconds above 0";
+                    }
+                    dumpTimeout = args[i];
+                }
                 case "--quiet" -> quiet = true;
                 case "--gpu-map" -> {
                     if (++i >= args.length) {
@@ -131,16 +138,27 @@ public final class Launcher {
         return store == null ? "--image DIR is required" : null;
     }
 
+    private static boolean positiveSeconds(String value) {
+        try {
+            double seconds = Double.parseDouble(value);
+            return seconds > 0 && seconds < 1e9;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     private int usage(String problem) {
         if (problem != null) {
             err.println("cryo: " + problem);
         }
-        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold]"
-                + " -- COMMAND...");
+        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS]"
+                + " [--quiet] [--cold] -- COMMAND...");
         err.println("       cryo list --image DIR [-- COMMAND...]");
         err.println("  run   restores COMMAND from its newest fitting image in DIR, or starts it cold;");
         err.println("        a cold app's Checkpointer.checkpointNow() writes its image into DIR.");
         err.println("  list  shows the images in DIR and, given COMMAND, which one fits it.");
+        err.println("  --dump-timeout  the longest the app's CRIU dump may hold it stopped before it is ended and the");
+        err.println("        checkpoint fails (default: 10 s per GB of the app's resident memory, at least 60 s).");
         return USAGE;
     }
 
@@ -383,6 +401,9 @@ public final class Launcher {
         pb.environment().put("CRYO_LAUNCHER", "1");
         pb.environment().put("CRYO_IMAGE_DIR", store.toString());
         pb.environment().put(BuildKey.ENV, key);
+        if (dumpTimeout != null) {
+            pb.environment().put("CRYO_DUMP_TIMEOUT", dumpTimeout);
+        }
         // Check CRIU here, in a process that is never dumped, and tell the app: its own check
         // would have to start criu inside the process about to be dumped.
         try {
