@@ -322,11 +322,7 @@ final class CheckpointRun {
      * process reaper may still collect.)
      */
     private static void reapLibCriuZombies(Set<Integer> childrenBefore) {
-        for (int pid : ProcessFacts.childPids()) {
-            if (!childrenBefore.contains(pid) && ProcessFacts.isZombie(pid)) {
-                LibC.reapIfExited(pid);
-            }
-        }
+        ProcessFacts.reapZombieChildren(childrenBefore);
     }
 
     private CheckpointOutcome restored(ImageStore store, String id, List<Resource> ready, Optional<GpuCheckpoint> gpu)

@@ -1,20 +1,15 @@
 package dev.cryo;
 
 import static dev.cryo.ChildJvm.images;
+import static dev.cryo.LineClient.ask;
+import static dev.cryo.LineClient.freePort;
 import static dev.cryo.ChildJvm.temporaries;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cryo.ChildJvm.Result;
 import dev.cryo.internal.criu.CriuLocation;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -66,22 +61,6 @@ class DumpTimeoutEndToEndTest {
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         return wrapper;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static String ask(int port, String line) throws IOException {
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
-                PrintWriter out = new PrintWriter(s.getOutputStream(), true, StandardCharsets.UTF_8);
-                BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8))) {
-            s.setSoTimeout(30_000);
-            out.println(line);
-            return in.readLine();
-        }
     }
 
     @Test

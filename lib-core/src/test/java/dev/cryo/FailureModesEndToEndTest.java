@@ -24,6 +24,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -253,6 +254,45 @@ class FailureModesEndToEndTest {
             Files.writeString(release, "go");
             original.descendants().forEach(ProcessHandle::destroyForcibly);
             original.destroyForcibly();
+        }
+    }
+
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @DisplayName("a JVM deleting CRIU's perf-data ghost during the restore: the launcher tries again, then starts cold")
+    void perfDataGhostDeletedDuringRestore() throws Exception {
+        List<String> cmd = app("--entries", "1000", "--exit-after");
+        Result first = run(launcher(store(), List.of(), cmd), dir, "first");
+        assertEquals(0, first.exit(), first::toString);
+        assertEquals(1, images(store()).size(), first::toString);
+        String pid = first.line("STATE entries=").replaceAll(".*pid=(\\d+).*", "$1");
+        ChildJvm.awaitGone(Long.parseLong(pid));
+        // What every JVM of this user does at its start, here all the time and only to this image's ghost.
+        Path perfDir = Path.of(System.getProperty("java.io.tmpdir"), "hsperfdata_" + System.getProperty("user.name"));
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread deleter = new Thread(() -> {
+            while (!stop.get()) {
+                try (Stream<Path> files = Files.list(perfDir)) {
+                    for (Path f : files.filter(f -> f.getFileName().toString().startsWith(pid + ".cr.")).toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                } catch (IOException e) {
+                    // listed while changing: again
+                }
+            }
+        });
+        deleter.start();
+        try {
+            Result second = run(launcher(store(), List.of(), cmd), dir, "second");
+            assertEquals(0, second.exit(), second::toString);
+            assertEquals(2, second.err().lines().filter(l -> l.contains("deleted CRIU's temporary copy of the app's"
+                    + " perf-data file") && l.endsWith("trying again")).count(), second::toString);
+            // (Between the tries, attempts that find the PID still held by the failed try's process wait too.)
+            assertTrue(second.err().matches("(?s).*failed after \\d+ attempt\\(s\\): criu_local_restore_child.*\\.ghost: No"
+                    + " such file or directory.*Starting cold instead.*"), second::toString);
+        } finally {
+            stop.set(true);
+            deleter.join();
         }
     }
 

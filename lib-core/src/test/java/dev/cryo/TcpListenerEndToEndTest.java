@@ -1,21 +1,16 @@
 package dev.cryo;
 
 import static dev.cryo.ChildJvm.images;
+import static dev.cryo.LineClient.ask;
+import static dev.cryo.LineClient.freePort;
 import static dev.cryo.ChildJvm.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cryo.ChildJvm.Result;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
 import java.net.ConnectException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,26 +35,10 @@ class TcpListenerEndToEndTest {
         return dir.resolve("store");
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     private static List<String> server(int port, String... more) {
         List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port)));
         args.addAll(List.of(more));
         return ChildJvm.java("dev.cryo.testapp.ServerApp", args.toArray(String[]::new));
-    }
-
-    private static String ask(int port, String line) throws IOException {
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
-                PrintWriter out = new PrintWriter(s.getOutputStream(), true, StandardCharsets.UTF_8);
-                BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8))) {
-            s.setSoTimeout(30_000);
-            out.println(line);
-            return in.readLine();
-        }
     }
 
     /** Starts the launcher that restores the server, and waits until the restored copy says so. */

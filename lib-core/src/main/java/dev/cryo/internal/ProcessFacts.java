@@ -79,6 +79,20 @@ public final class ProcessFacts {
 
     private static final long CLOCK_TICKS = 100; // USER_HZ on every Linux architecture the JDK runs on
 
+    /**
+     * Reaps this process's zombie children, except those in {@code keep} (children whose exit status
+     * someone else, such as the JDK's process reaper, still collects); returns the pids reaped.
+     */
+    public static List<Integer> reapZombieChildren(java.util.Set<Integer> keep) {
+        List<Integer> reaped = new ArrayList<>();
+        for (int pid : childPids()) {
+            if (!keep.contains(pid) && isZombie(pid) && dev.cryo.internal.os.LibC.reapIfExited(pid)) {
+                reaped.add(pid);
+            }
+        }
+        return reaped;
+    }
+
     /** True when {@code pid} exists and is a zombie. */
     public static boolean isZombie(int pid) {
         try {

@@ -267,6 +267,10 @@ public final class Launcher {
             return OptionalInt.empty();
         }
         int attempts = 0;
+        int ghostRetries = 0;
+        // Children before the first attempt: a failed attempt's restored root may die (and become
+        // our zombie) only during the next one.
+        Set<Integer> childrenBefore = ProcessFacts.childPids();
         while (true) {
             attempts++;
             List<Integer> fds = new ArrayList<>();
@@ -293,8 +297,17 @@ public final class Launcher {
                 return OptionalInt.of(status);
             } catch (CriuException e) {
                 closeAll(fds);
+                // A restore that failed leaves the restored root, our child, as a zombie holding
+                // the PID the next attempt (and the cold start's own checkpoint) needs.
+                ProcessFacts.reapZombieChildren(childrenBefore);
                 if (pidInUse(e) && System.nanoTime() < deadline) {
                     sleep(100);
+                    continue;
+                }
+                if (perfDataGhostLost(e) && ghostRetries++ < 2) {
+                    say("restore of image " + image.id() + " failed: a JVM that started meanwhile deleted CRIU's"
+                            + " temporary copy of the app's perf-data file (JVMs delete what they do not know in"
+                            + " /tmp/hsperfdata_USER); trying again");
                     continue;
                 }
                 String why = pidInUse(e) ? pidTakenMessage(takenPid(e).orElse(pid), pid) : e.getMessage();
@@ -310,6 +323,16 @@ public final class Launcher {
                 return OptionalInt.empty();
             }
         }
+    }
+
+    /**
+     * CRIU recreates the app's deleted perf-data file as a ghost, /tmp/hsperfdata_USER/PID.cr.N.ghost,
+     * for the length of the restore; any JVM of that user starting meanwhile deletes it (it is no
+     * JVM's file), and the restore fails. A race with other JVMs: worth another try.
+     */
+    private static boolean perfDataGhostLost(CriuException e) {
+        return e.logTail().stream().anyMatch(l -> l.contains("/hsperfdata_") && l.contains(".ghost")
+                && l.contains("No such file or directory"));
     }
 
     private static boolean pidInUse(CriuException e) {
