@@ -18,6 +18,7 @@ final class CriuAccess {
 
     private static LibCriu checked;
     private static int version;
+    private static int probed; // versionIfKnown's answer before any checkpoint, 0 until known
 
     private CriuAccess() {}
 
@@ -72,13 +73,15 @@ final class CriuAccess {
         if (checked != null) {
             return java.util.OptionalInt.of(version);
         }
-        try {
-            CriuLocation location = CriuLocation.resolve(null, null);
-            return java.util.OptionalInt.of(checkedByLauncher(location)
-                    .orElseGet(() -> LibCriu.versionOf(location.binary())));
-        } catch (RuntimeException e) {
-            return java.util.OptionalInt.empty();
+        if (probed == 0) {
+            try {
+                CriuLocation location = CriuLocation.resolve(null, null);
+                probed = checkedByLauncher(location).orElseGet(() -> LibCriu.versionOf(location.binary()));
+            } catch (RuntimeException e) {
+                return java.util.OptionalInt.empty();
+            }
         }
+        return java.util.OptionalInt.of(probed);
     }
 
     private static String locationHint() {
