@@ -58,6 +58,7 @@ public final class Launcher {
     private String gpuMap;
     private Duration pidWait = Duration.ofSeconds(5);
     private String dumpTimeout; // seconds, handed to the cold app (CRYO_DUMP_TIMEOUT)
+    private boolean subreaper; // see subreaping()
     private List<String> command = List.of();
     private final long startNanos = System.nanoTime();
     private final Map<String, Long> phases = new LinkedHashMap<>(); // restore-path phases, ms
@@ -266,11 +267,43 @@ public final class Launcher {
             say("cannot create a working directory for CRIU: " + e + ". Starting cold.");
             return OptionalInt.empty();
         }
-        int attempts = 0;
-        int ghostRetries = 0;
         // Children before the first attempt: a failed attempt's restored root may die (and become
         // our zombie) only during the next one.
         Set<Integer> childrenBefore = ProcessFacts.childPids();
+        subreaping(true, childrenBefore);
+        try {
+            return restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore);
+        } finally {
+            subreaping(false, childrenBefore);
+        }
+    }
+
+    /**
+     * While restores are tried, the launcher is a child subreaper: when one fails, CRIU kills the
+     * restored tree, and its orphans (the zombies the image holds, such as libcriu's own child)
+     * come to the launcher to be reaped here, not to an init that may be slow to reap them while
+     * they hold PIDs the next attempt needs. Ended, and what came reaped, as soon as a restore
+     * succeeds or the launcher gives up (the app's own orphans later go to init as without Cryo).
+     */
+    private void subreaping(boolean on, Set<Integer> keep) {
+        if (on == subreaper) {
+            return;
+        }
+        try {
+            LibC.setChildSubreaper(on);
+            subreaper = on;
+        } catch (RuntimeException e) {
+            return; // without it, orphans go to init, as before
+        }
+        if (!on) {
+            ProcessFacts.reapZombieChildren(keep);
+        }
+    }
+
+    private OptionalInt restoreAttempts(ImageStore.Image image, LibCriu criu, ImageMetadata meta, Path work,
+            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore) {
+        int attempts = 0;
+        int ghostRetries = 0;
         while (true) {
             attempts++;
             List<Integer> fds = new ArrayList<>();
@@ -285,6 +318,9 @@ public final class Launcher {
                 phase("prepareRequest");
                 int child = request.restoreChild();
                 phase("criuRestore");
+                Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
+                keep.add(child);
+                subreaping(false, keep);
                 long ms = (System.nanoTime() - startNanos) / 1_000_000;
                 say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
