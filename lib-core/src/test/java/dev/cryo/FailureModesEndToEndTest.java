@@ -33,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @DisplayName("failures are clear and lose nothing")
 class FailureModesEndToEndTest {
+    private static final String RUN_MARKER = "CRYO_TEST_RUN";
     @TempDir
     Path dir;
 
@@ -299,7 +300,7 @@ class FailureModesEndToEndTest {
     @Test
     @DisplayName("CRIU killed during the dump, before it enters the process: the app goes on, no image, no leftovers")
     void criuKilledMidDump() throws Exception {
-        Process p = ChildJvm.start(launcher(store(), List.of(), app("--ballast-mb", "3000")), dir, "app", Map.of());
+        Process p = ChildJvm.start(launcher(store(), List.of(), app("--ballast-mb", "3000")), dir, "app", runMarker());
         long criu = awaitCriuStarted(p);
         new ProcessBuilder("kill", "-9", Long.toString(criu)).start().waitFor();
         Result r = ChildJvm.finish(p, dir, "app");
@@ -317,7 +318,7 @@ class FailureModesEndToEndTest {
     @DisplayName("the app dies in the middle of its dump: the next start removes the leftovers and starts cold")
     void appKilledMidDump() throws Exception {
         List<String> cmd = app("--ballast-mb", "3000");
-        Process p = ChildJvm.start(launcher(store(), List.of(), cmd), dir, "first", Map.of());
+        Process p = ChildJvm.start(launcher(store(), List.of(), cmd), dir, "first", runMarker());
         awaitDumpInProgress(p);
         p.descendants().filter(h -> h.info().command().orElse("").endsWith("java"))
                 .forEach(ProcessHandle::destroyForcibly);
@@ -377,13 +378,18 @@ class FailureModesEndToEndTest {
         return false;
     }
 
-    /** The pid of a running "criu swrk" (libcriu's CRIU service), or -1. */
-    private static long criuSwrkPid() throws IOException {
+    /**
+     * The pid of a running "criu swrk" (libcriu's CRIU service) started by this test's app, or -1:
+     * one whose environment (the app's, which it inherits) holds this test's marker, for other test
+     * runs on the same machine dump their own apps meanwhile.
+     */
+    private long criuSwrkPid() throws IOException {
+        String marker = RUN_MARKER + "=" + dir;
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(d -> d.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
                 try {
                     String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
-                    if (cmdline.contains("criu swrk")) {
+                    if (cmdline.contains("criu swrk") && List.of(new String(Files.readAllBytes(p.resolve("environ"))).split("\0")).contains(marker)) {
                         return Long.parseLong(p.getFileName().toString());
                     }
                 } catch (IOException e) {
@@ -392,5 +398,10 @@ class FailureModesEndToEndTest {
             }
         }
         return -1;
+    }
+
+    /** In the environment of this test's apps, and so of the CRIU they start: tells them from other test runs'. */
+    private Map<String, String> runMarker() {
+        return Map.of(RUN_MARKER, dir.toString());
     }
 }

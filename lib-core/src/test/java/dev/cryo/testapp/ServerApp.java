@@ -24,7 +24,8 @@ import java.nio.file.Path;
  * <p>Arguments: {@code --port N} (required); {@code --fail-first}: first checkpoint while holding an
  * established loopback connection (CRIU refuses it), then close it and checkpoint again;
  * {@code --stay}: keep serving after the checkpoint instead of exiting; {@code --image DIR}. A
- * checkpoint that fails is reported ({@code CHECKPOINT-FAILED}) and the server goes on.
+ * checkpoint that fails is reported ({@code CHECKPOINT-FAILED}); the server goes on with {@code --stay},
+ * else exits with status 3.
  *
  * <p>Protocol: a client sends one line and gets {@code pid=P restored=B echo=LINE}; the line
  * {@code quit} gets {@code bye} and ends the process (status 0).
@@ -82,6 +83,9 @@ public final class ServerApp {
             // The app goes on serving.
             System.out.println("CHECKPOINT-FAILED " + e.reason() + " after_ms=" + (System.nanoTime() - t0) / 1_000_000);
             System.out.println("MESSAGE " + e.getMessage().replace('\n', ' '));
+            if (!stay) {
+                System.exit(3);
+            }
         }
         System.out.println("ZOMBIES " + zombieChildren());
         System.out.println("WATCHERS " + dumpWatchers());
