@@ -339,7 +339,7 @@ class FailureModesEndToEndTest {
         while (System.nanoTime() < deadline) {
             assertTrue(launcher.isAlive(), "the app ended before its dump was caught");
             if (criu < 0) {
-                criu = criuSwrkPid();
+                criu = criuPid(launcher);
             }
             if (criu > 0 && pagesBeingWritten()) {
                 return criu;
@@ -356,7 +356,7 @@ class FailureModesEndToEndTest {
             if (!launcher.isAlive()) {
                 throw new AssertionError("the app ended before its dump was caught:\n" + ChildJvm.read(dir, "app", -1));
             }
-            long criu = criuSwrkPid();
+            long criu = criuPid(launcher);
             if (criu > 0 && !temporaries(store()).isEmpty()) {
                 return criu;
             }
@@ -379,17 +379,21 @@ class FailureModesEndToEndTest {
     }
 
     /**
-     * The pid of a running "criu swrk" (libcriu's CRIU service) started by this test's app, or -1:
-     * one whose environment (the app's, which it inherits) holds this test's marker, for other test
-     * runs on the same machine dump their own apps meanwhile.
+     * The pid of a running CRIU that dumps this test's app (under {@code launcher}), or -1: a "criu
+     * swrk" (libcriu's CRIU service, just started) whose environment holds this test's marker, or a
+     * CRIU whose title names the app ("criu: dump --rpc -t PID"). Other test runs on the same
+     * machine dump their own apps meanwhile.
      */
-    private long criuSwrkPid() throws IOException {
+    private long criuPid(Process launcher) throws IOException {
         String marker = RUN_MARKER + "=" + dir;
+        List<String> titles = launcher.descendants().map(h -> "criu: dump --rpc -t " + h.pid() + " ").toList();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(d -> d.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
                 try {
                     String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
-                    if (cmdline.contains("criu swrk") && List.of(new String(Files.readAllBytes(p.resolve("environ"))).split("\0")).contains(marker)) {
+                    if (cmdline.contains("criu swrk")
+                            && List.of(new String(Files.readAllBytes(p.resolve("environ"))).split("\0")).contains(marker)
+                            || titles.stream().anyMatch(cmdline::contains)) {
                         return Long.parseLong(p.getFileName().toString());
                     }
                 } catch (IOException e) {

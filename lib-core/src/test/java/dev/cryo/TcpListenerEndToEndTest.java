@@ -41,6 +41,14 @@ class TcpListenerEndToEndTest {
         return ChildJvm.java("dev.cryo.testapp.ServerApp", args.toArray(String[]::new));
     }
 
+    private String readQuietly(String name) {
+        try {
+            return ChildJvm.read(dir, name, -1).toString();
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
     /** Starts the launcher that restores the server, and waits until the restored copy says so. */
     private Process restore(List<String> cmd, String name) throws Exception {
         Process p = ChildJvm.start(launcher(store(), List.of(), cmd), dir, name, Map.of());
@@ -74,8 +82,9 @@ class TcpListenerEndToEndTest {
 
         Process restored = restore(cmd, "restored");
         try {
-            assertEquals("pid=" + pid + " restored=true echo=hello", ask(port, "hello"),
-                    "the restored copy answers on port " + port);
+            String answer = ask(port, "hello");
+            assertEquals("pid=" + pid + " restored=true echo=hello", answer, () -> "the restored copy answers on port "
+                    + port + ":\n" + readQuietly("restored"));
             assertEquals("bye", ask(port, "quit"));
             Result r = ChildJvm.finish(restored, dir, "restored");
             assertEquals(0, r.exit(), r::toString);
@@ -108,7 +117,8 @@ class TcpListenerEndToEndTest {
 
         Process restored = restore(cmd, "restored");
         try {
-            assertEquals("pid=" + pid + " restored=true echo=again", ask(port, "again"));
+            String answer = ask(port, "again");
+            assertEquals("pid=" + pid + " restored=true echo=again", answer, () -> readQuietly("restored"));
             assertEquals("bye", ask(port, "quit"));
             Result r = ChildJvm.finish(restored, dir, "restored");
             assertEquals(0, r.exit(), r::toString);
