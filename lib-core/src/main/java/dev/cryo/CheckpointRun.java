@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -203,7 +204,7 @@ final class CheckpointRun {
                     stepMillis.get("gpuMemoryFiles"), rate(bytes, stepMillis.get("gpuMemoryFiles")));
         }
         Set<Integer> childrenBefore = ProcessFacts.childPids();
-        long ghostLimit = unlinkPerfData(options.ghostLimitBytes());
+        long ghostLimit = unlinkPerfData(options.ghostLimitBytes(), metadata);
         DumpResult result = null;
         DumpWatcher watcher = startWatcher(tmp);
         t = System.nanoTime();
@@ -545,16 +546,30 @@ final class CheckpointRun {
      * alive, and until the restore is done the PID is not: a restore raced with any JVM start.
      * Unlinked now, the file (32 KB) goes into the image as a CRIU ghost file and comes back with
      * the mapping whatever happens in that directory. The price: jps no longer lists the process.
-     * Returns the ghost limit that fits it.
+     * But CRIU recreates a ghost file beside the path it had, for the length of the restore, and a
+     * JVM starting then deletes that too (it is no JVM's file): so the file is first renamed into
+     * Cryo's directory beside hsperfdata_USER (same file system), where no JVM looks, and the image
+     * names that directory for the launcher to create where it is missing. Where that directory
+     * cannot be ours, the file is unlinked where it is. Returns the ghost limit that fits it.
      */
-    private static long unlinkPerfData(long ghostLimit) {
+    private static long unlinkPerfData(long ghostLimit, Map<String, String> metadata) {
         Optional<Path> perf = ProcessFacts.hsperfdataFile().filter(Files::isRegularFile);
         if (perf.isEmpty()) {
             return ghostLimit;
         }
         try {
             long size = Files.size(perf.get());
-            Files.delete(perf.get());
+            Path aside = perf.get();
+            Path dir = ProcessFacts.perfDataGhostDirectory(perf.get());
+            try {
+                ProcessFacts.ensurePrivateDirectory(dir);
+                aside = Files.move(perf.get(), dir.resolve(perf.get().getFileName()), StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
+                metadata.put(ProcessFacts.PERF_DATA_DIRECTORY_KEY, dir.toString());
+            } catch (IOException e) {
+                LOG.debug("Perf-data file unlinked in place ({} is not usable: {})", dir, e.toString());
+            }
+            Files.delete(aside);
             return Math.max(ghostLimit, size + 4096);
         } catch (IOException e) {
             LOG.warn("Could not unlink the JVM's perf-data file {}: a JVM starting while this image is restored"

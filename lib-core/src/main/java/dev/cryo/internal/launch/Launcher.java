@@ -258,6 +258,17 @@ public final class Launcher {
             say("warning: " + path + " changed since the checkpoint (same size); the restored app reads the new"
                     + " contents. Keep it in the image (CheckpointOptions.storeFiles) if it must not change.");
         }
+        String ghostDir = meta.get(ProcessFacts.PERF_DATA_DIRECTORY_KEY);
+        if (ghostDir != null) {
+            try {
+                // CRIU recreates the app's perf-data file there for the length of the restore.
+                ProcessFacts.ensurePrivateDirectory(Path.of(ghostDir));
+            } catch (IOException e) {
+                say("cannot restore image " + image.id() + ": it needs the directory " + ghostDir + ": " + e
+                        + ". Starting cold.");
+                return OptionalInt.empty();
+            }
+        }
         Path restoreRequest = RestoreRequest.write(store, pid, gpuMap);
         long deadline = System.nanoTime() + pidWait.toNanos();
         Path work;
@@ -303,7 +314,6 @@ public final class Launcher {
     private OptionalInt restoreAttempts(ImageStore.Image image, LibCriu criu, ImageMetadata meta, Path work,
             Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore) {
         int attempts = 0;
-        int ghostRetries = 0;
         while (true) {
             attempts++;
             List<Integer> fds = new ArrayList<>();
@@ -340,12 +350,6 @@ public final class Launcher {
                     sleep(100);
                     continue;
                 }
-                if (perfDataGhostLost(e) && ghostRetries++ < 2) {
-                    say("restore of image " + image.id() + " failed: a JVM that started meanwhile deleted CRIU's"
-                            + " temporary copy of the app's perf-data file (JVMs delete what they do not know in"
-                            + " /tmp/hsperfdata_USER); trying again");
-                    continue;
-                }
                 String why = pidInUse(e) ? pidTakenMessage(takenPid(e).orElse(pid), pid) : e.getMessage();
                 Path log = keepLog(work, image);
                 RestoreRequest.remove(restoreRequest);
@@ -359,16 +363,6 @@ public final class Launcher {
                 return OptionalInt.empty();
             }
         }
-    }
-
-    /**
-     * CRIU recreates the app's deleted perf-data file as a ghost, /tmp/hsperfdata_USER/PID.cr.N.ghost,
-     * for the length of the restore; any JVM of that user starting meanwhile deletes it (it is no
-     * JVM's file), and the restore fails. A race with other JVMs: worth another try.
-     */
-    private static boolean perfDataGhostLost(CriuException e) {
-        return e.logTail().stream().anyMatch(l -> l.contains("/hsperfdata_") && l.contains(".ghost")
-                && l.contains("No such file or directory"));
     }
 
     private static boolean pidInUse(CriuException e) {
