@@ -25,6 +25,11 @@ public final class CheckpointException extends Exception {
         GPU,
         /** CRIU ran and failed to dump the process. */
         DUMP_FAILED,
+        /**
+         * The dump took longer than its limit ({@code CheckpointOptions.dumpTimeout}), and CRIU was
+         * ended from outside the process, which let the process go on.
+         */
+        DUMP_TIMEOUT,
         /** A file to keep in the image ({@code CheckpointOptions.storeFiles}) cannot be stored. */
         STORED_FILE,
         /** Another checkpoint is running in this process. */

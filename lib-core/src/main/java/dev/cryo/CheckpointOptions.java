@@ -25,8 +25,10 @@ public final class CheckpointOptions {
     private final boolean collectGarbage;
     private final List<Path> storeFiles;
     private final boolean gpuMemoryFiles;
+    private final Duration dumpTimeout;
 
     private CheckpointOptions(Builder b) {
+        this.dumpTimeout = b.dumpTimeout;
         this.storeFiles = List.copyOf(b.storeFiles);
         this.gpuMemoryFiles = b.gpuMemoryFiles;
         this.collectGarbage = b.collectGarbage;
@@ -110,6 +112,20 @@ public final class CheckpointOptions {
         return gpuMemoryFiles;
     }
 
+    /**
+     * The longest CRIU may hold the process stopped for its dump, when set in code. A dump that
+     * takes longer is ended from outside the process (whose threads are stopped meanwhile): the
+     * checkpoint fails with {@link CheckpointException.Reason#DUMP_TIMEOUT} and the app goes on.
+     * Where it is not set here, the limit is the system property {@code cryo.dump.timeout}
+     * (seconds), else the environment variable {@code CRYO_DUMP_TIMEOUT} (which {@code bin/cryo run
+     * --dump-timeout SECONDS} sets), else 10 s per GB of the process's resident memory, at least 60 s.
+     *
+     * @return the limit set in code, if any
+     */
+    public Optional<Duration> dumpTimeout() {
+        return Optional.ofNullable(dumpTimeout);
+    }
+
     /** Builds {@link CheckpointOptions}. */
     public static final class Builder {
         private Path imageDirectory;
@@ -123,6 +139,7 @@ public final class CheckpointOptions {
         private boolean collectGarbage = !Boolean.getBoolean("cryo.noGc");
         private final List<Path> storeFiles = new ArrayList<>();
         private boolean gpuMemoryFiles = !"false".equals(System.getProperty("cryo.gpu.memoryFiles"));
+        private Duration dumpTimeout;
 
         private Builder() {}
 
@@ -221,6 +238,21 @@ public final class CheckpointOptions {
          */
         public Builder gpuMemoryFiles(boolean value) {
             this.gpuMemoryFiles = value;
+            return this;
+        }
+
+        /**
+         * The longest CRIU may hold the process stopped for its dump (see
+         * {@link CheckpointOptions#dumpTimeout()} for the default and the other ways to set it).
+         *
+         * @param timeout the limit, positive
+         * @return this builder
+         */
+        public Builder dumpTimeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("dump timeout must be positive: " + timeout);
+            }
+            this.dumpTimeout = timeout;
             return this;
         }
 

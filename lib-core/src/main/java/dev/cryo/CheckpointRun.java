@@ -2,6 +2,7 @@ package dev.cryo;
 
 import dev.cryo.CheckpointException.Reason;
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.DumpWatcher;
 import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.GpuMemoryFiles;
 import dev.cryo.internal.cuda.GpuCheckpoint;
@@ -24,6 +25,7 @@ import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,6 +34,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -41,6 +44,10 @@ final class CheckpointRun {
     private static final Logger LOG = Logs.get(Checkpointer.class);
     private static final ReentrantLock IN_PROGRESS = new ReentrantLock();
     static final String DUMP_LOG = "dump.log";
+    static final String DUMP_TIMEOUT_PROPERTY = "cryo.dump.timeout";
+    static final String DUMP_TIMEOUT_ENV = "CRYO_DUMP_TIMEOUT";
+    /** Written by the dump watcher into the image directory when it ends CRIU. */
+    private static final String WATCHER_MARKER = "dump-watcher.ended";
     /** The image keeps this much more free space than the resident memory it will hold. */
     private static final double SPACE_MARGIN = 1.10;
 
@@ -197,8 +204,9 @@ final class CheckpointRun {
                     stepMillis.get("gpuMemoryFiles"), rate(bytes, stepMillis.get("gpuMemoryFiles")));
         }
         Set<Integer> childrenBefore = ProcessFacts.childPids();
-        long ghostLimit = unlinkPerfData(options.ghostLimitBytes());
-        DumpResult result;
+        long ghostLimit = unlinkPerfData(options.ghostLimitBytes(), metadata);
+        DumpResult result = null;
+        DumpWatcher watcher = startWatcher(tmp);
         t = System.nanoTime();
         try (CriuRequest request = criu.newRequest()) {
             request.imagesDirectory(tmp)
@@ -213,9 +221,12 @@ final class CheckpointRun {
                     .ghostLimit(ghostLimit);
             result = request.dump();
         } catch (CriuException e) {
+            // Read before the image directory (which holds the marker) goes.
+            OptionalInt ended = watcher == null ? OptionalInt.empty() : watcher.endedCriu();
             Optional<RuntimeException> lost = reloadGpuMemoryOrFailure(tmp);
             Path kept = store.abort(tmp, DUMP_LOG).orElse(null);
-            CheckpointException ce = dumpError(e, kept, store);
+            CheckpointException ce = ended.isPresent() ? timeoutError(e, watcher, ended.getAsInt(), kept)
+                    : dumpError(e, kept, store);
             lost.ifPresent(ce::addSuppressed);
             gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "CRIU failed");
@@ -229,9 +240,17 @@ final class CheckpointRun {
             gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "the dump could not start");
             throw ce;
+        } finally {
+            // The watcher ends with the dump, whatever its outcome; a restored copy has none (its
+            // pid is another process's there).
+            if (watcher != null && result != DumpResult.RESTORED) {
+                watcher.close();
+            }
+            // On every path: a zombie left here would be dumped by the next checkpoint and held by
+            // every copy restored from it.
+            reapLibCriuZombies(childrenBefore);
         }
         step("criuDump", t);
-        reapLibCriuZombies(childrenBefore);
 
         if (result == DumpResult.RESTORED) {
             return restored(store, id, notified.ready(), gpu);
@@ -240,17 +259,71 @@ final class CheckpointRun {
     }
 
     /**
+     * Starts the watcher that ends CRIU if the dump holds this process longer than its limit (this
+     * process cannot: its threads are stopped meanwhile). Without one (no /bin/sh) the dump runs
+     * unwatched, with a warning.
+     */
+    private DumpWatcher startWatcher(Path tmp) {
+        Duration limit = dumpLimit();
+        try {
+            DumpWatcher watcher = DumpWatcher.start(ProcessHandle.current().pid(), limit, tmp.resolve(WATCHER_MARKER));
+            LOG.debug("Dump time limit: {} s", limit.toSeconds());
+            return watcher;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Could not start the dump watcher ({}): a dump that hangs will hold this process stopped until"
+                    + " CRIU is killed by hand", e.toString());
+            return null;
+        }
+    }
+
+    /** The option, else -Dcryo.dump.timeout, else CRYO_DUMP_TIMEOUT (bin/cryo --dump-timeout), else from the size. */
+    private Duration dumpLimit() {
+        if (options.dumpTimeout().isPresent()) {
+            return options.dumpTimeout().get();
+        }
+        String[][] sources = {{"the system property " + DUMP_TIMEOUT_PROPERTY, System.getProperty(DUMP_TIMEOUT_PROPERTY)},
+                {"the environment variable " + DUMP_TIMEOUT_ENV, System.getenv(DUMP_TIMEOUT_ENV)}};
+        for (String[] source : sources) {
+            if (source[1] == null || source[1].isBlank()) {
+                continue;
+            }
+            try {
+                double seconds = Double.parseDouble(source[1].trim());
+                if (seconds > 0 && seconds < 1e9) {
+                    return Duration.ofMillis((long) (seconds * 1000));
+                }
+            } catch (NumberFormatException e) {
+                // said below
+            }
+            LOG.warn("Ignoring {}='{}': the dump's time limit is a number of seconds above 0", source[0], source[1]);
+        }
+        return DumpWatcher.defaultLimit(ProcessFacts.residentBytes());
+    }
+
+    private static CheckpointException timeoutError(CriuException e, DumpWatcher watcher, int criuPid, Path keptLog) {
+        long seconds = Math.max(1, Math.round(watcher.limit().toMillis() / 1000.0));
+        return new CheckpointException(Reason.DUMP_TIMEOUT, "The dump took longer than its limit of " + seconds
+                + " s, so Cryo's watcher ended CRIU (pid " + criuPid + "), which let this process go on; no snapshot"
+                + " was kept. CRIU's log, up to where it stopped: " + (keptLog != null ? keptLog : "not kept") + "."
+                + " If the dump is slow rather than stuck (a large process, a slow disk), raise the limit:"
+                + " CheckpointOptions.dumpTimeout, -D" + DUMP_TIMEOUT_PROPERTY + "=SECONDS, or bin/cryo run"
+                + " --dump-timeout SECONDS (default: 10 s per GB of resident memory, at least 60 s). If it hangs"
+                + " whatever the limit, this CRIU may not know this kernel: update it (bin/bootstrap installs CRIU"
+                + " 4.2). (" + e.function() + " returned " + e.code() + ", " + e.codeName() + ".)"
+                + (e.logTail().isEmpty() ? "" : " The last lines of CRIU's log:\n    " + String.join("\n    ", e.logTail())),
+                e);
+    }
+
+    /**
      * libcriu starts CRIU for a self-dump through daemon(): the intermediate process exits and
      * stays our zombie child, and is dumped as one. Left alone it would hold its PID after this
      * process exits, and the restore, which recreates that zombie, fails with "File exists".
-     * Reap what appeared during the dump, here and in every restored copy.
+     * Reap what appeared during the dump, whether it succeeded or failed, here and in every
+     * restored copy. (Only those: older zombie children are the app's, whose exit status the JDK's
+     * process reaper may still collect.)
      */
     private static void reapLibCriuZombies(Set<Integer> childrenBefore) {
-        for (int pid : ProcessFacts.childPids()) {
-            if (!childrenBefore.contains(pid) && ProcessFacts.isZombie(pid)) {
-                LibC.reapIfExited(pid);
-            }
-        }
+        ProcessFacts.reapZombieChildren(childrenBefore);
     }
 
     private CheckpointOutcome restored(ImageStore store, String id, List<Resource> ready, Optional<GpuCheckpoint> gpu)
@@ -473,16 +546,30 @@ final class CheckpointRun {
      * alive, and until the restore is done the PID is not: a restore raced with any JVM start.
      * Unlinked now, the file (32 KB) goes into the image as a CRIU ghost file and comes back with
      * the mapping whatever happens in that directory. The price: jps no longer lists the process.
-     * Returns the ghost limit that fits it.
+     * But CRIU recreates a ghost file beside the path it had, for the length of the restore, and a
+     * JVM starting then deletes that too (it is no JVM's file): so the file is first renamed into
+     * Cryo's directory beside hsperfdata_USER (same file system), where no JVM looks, and the image
+     * names that directory for the launcher to create where it is missing. Where that directory
+     * cannot be ours, the file is unlinked where it is. Returns the ghost limit that fits it.
      */
-    private static long unlinkPerfData(long ghostLimit) {
+    private static long unlinkPerfData(long ghostLimit, Map<String, String> metadata) {
         Optional<Path> perf = ProcessFacts.hsperfdataFile().filter(Files::isRegularFile);
         if (perf.isEmpty()) {
             return ghostLimit;
         }
         try {
             long size = Files.size(perf.get());
-            Files.delete(perf.get());
+            Path aside = perf.get();
+            Path dir = ProcessFacts.perfDataGhostDirectory(perf.get());
+            try {
+                ProcessFacts.ensurePrivateDirectory(dir);
+                aside = Files.move(perf.get(), dir.resolve(perf.get().getFileName()), StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
+                metadata.put(ProcessFacts.PERF_DATA_DIRECTORY_KEY, dir.toString());
+            } catch (IOException e) {
+                LOG.debug("Perf-data file unlinked in place ({} is not usable: {})", dir, e.toString());
+            }
+            Files.delete(aside);
             return Math.max(ghostLimit, size + 4096);
         } catch (IOException e) {
             LOG.warn("Could not unlink the JVM's perf-data file {}: a JVM starting while this image is restored"
@@ -624,10 +711,23 @@ final class CheckpointRun {
                     + where + " " + e.getMessage(), e);
         }
         return new CheckpointException(Reason.DUMP_FAILED, "CRIU could not dump this process; no snapshot was kept"
-                + " and the app goes on. " + e.getMessage() + "\n" + where
-                + " Common causes: established TCP connections (close them in a Resource, or tcpEstablished(true)),"
-                + " unix sockets to other processes (externalUnixSockets(true)), open files that were deleted"
-                + " (ghostLimitBytes).", e);
+                + " and the app goes on. " + e.getMessage() + "\n" + where + " " + dumpFailureCauses(e), e);
+    }
+
+    /** The usual causes, as they are for the CRIU in use: before 4.2 it cannot dump any TCP socket on new kernels. */
+    private static String dumpFailureCauses(CriuException e) {
+        int version = CriuAccess.version();
+        boolean oldCriu = version > 0 && version < CriuAccess.TCP_SOCKETS_VERSION;
+        if (oldCriu || e.logTail().stream().anyMatch(l -> l.contains("Can't get 1:16 opt"))) {
+            return "CRIU " + LibCriu.formatVersion(version) + " (older than 4.2) cannot dump any TCP socket on"
+                    + " kernels 6.16 and newer, listening ones included (\"Can't get 1:16 opt\"): close them in a"
+                    + " Resource's beforeCheckpoint and open them again in afterRestore, or update CRIU to 4.2 or"
+                    + " newer (bin/bootstrap installs it). Other common causes: unix sockets to other processes"
+                    + " (externalUnixSockets(true)), open files that were deleted (ghostLimitBytes).";
+        }
+        return "Common causes: established TCP connections (close them in a Resource, or tcpEstablished(true);"
+                + " listening sockets are fine with CRIU " + LibCriu.formatVersion(version) + "), unix sockets to"
+                + " other processes (externalUnixSockets(true)), open files that were deleted (ghostLimitBytes).";
     }
 
     private static CheckpointException imageDirectoryError(ImageStore store, IOException e) {

@@ -9,6 +9,8 @@ import dev.cryo.internal.criu.LibCriu;
 final class CriuAccess {
     /** CRIU 4.0: older releases fail on current kernels (vDSO layout) and lack what Cryo uses. */
     static final int MINIMUM_VERSION = 40000;
+    /** CRIU 4.2: older releases cannot dump any TCP socket on kernels 6.16+ ("Can't get 1:16 opt"). */
+    static final int TCP_SOCKETS_VERSION = 40200;
 
     /** Set by the launcher for the app it starts: the version of the criu binary it checked. */
     static final String VERSION_ENV = "CRYO_CRIU_CHECKED_VERSION";
@@ -16,6 +18,7 @@ final class CriuAccess {
 
     private static LibCriu checked;
     private static int version;
+    private static int probed; // versionIfKnown's answer before any checkpoint, 0 until known
 
     private CriuAccess() {}
 
@@ -26,7 +29,7 @@ final class CriuAccess {
         LibCriu lib;
         try {
             lib = LibCriu.load(CriuLocation.resolve(null, null));
-            version = checkedByLauncher(lib).orElseGet(lib::binaryVersion);
+            version = checkedByLauncher(lib.location()).orElseGet(lib::binaryVersion);
         } catch (CriuUnavailableException e) {
             throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE, e.getMessage(), e);
         } catch (CriuException e) {
@@ -37,17 +40,17 @@ final class CriuAccess {
             throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE, "CRIU "
                     + LibCriu.formatVersion(version) + " at " + lib.location().binary() + " is too old: Cryo needs"
                     + " CRIU 4.0 or newer (older releases fail on current kernels). Run bin/bootstrap, which installs"
-                    + " CRIU 4.1 into ~/.cryo/criu, or point CRYO_CRIU and CRYO_CRIU_LIB at a newer one.", null);
+                    + " CRIU 4.2 into ~/.cryo/criu, or point CRYO_CRIU and CRYO_CRIU_LIB at a newer one.", null);
         }
         checked = lib;
         return lib;
     }
 
     /** bin/cryo checked the same CRIU before starting the app and says so in {@value #VERSION_ENV}. */
-    private static java.util.Optional<Integer> checkedByLauncher(LibCriu lib) {
+    private static java.util.Optional<Integer> checkedByLauncher(CriuLocation location) {
         String v = System.getenv(VERSION_ENV);
         String bin = System.getenv(BINARY_ENV);
-        if (v == null || bin == null || !bin.equals(lib.location().binary().toString())) {
+        if (v == null || bin == null || !bin.equals(location.binary().toString())) {
             return java.util.Optional.empty();
         }
         try {
@@ -59,6 +62,26 @@ final class CriuAccess {
 
     static synchronized int version() {
         return version;
+    }
+
+    /**
+     * The version of the CRIU Cryo uses, without loading libcriu: the one checked for a checkpoint,
+     * else the launcher's word, else {@code criu --version}; empty when CRIU cannot be found or run.
+     * Never call it while this process is being dumped (it may start criu as a child).
+     */
+    static synchronized java.util.OptionalInt versionIfKnown() {
+        if (checked != null) {
+            return java.util.OptionalInt.of(version);
+        }
+        if (probed == 0) {
+            try {
+                CriuLocation location = CriuLocation.resolve(null, null);
+                probed = checkedByLauncher(location).orElseGet(() -> LibCriu.versionOf(location.binary()));
+            } catch (RuntimeException e) {
+                return java.util.OptionalInt.empty();
+            }
+        }
+        return java.util.OptionalInt.of(probed);
     }
 
     private static String locationHint() {

@@ -23,7 +23,10 @@ public final class Preflight {
     public enum Kind {
         /** An established TCP connection: CRIU refuses it unless {@code tcpEstablished(true)}. */
         TCP_ESTABLISHED,
-        /** A listening TCP socket: every restored copy listens on the same port. */
+        /**
+         * A listening TCP socket: with CRIU 4.2 or newer it is dumped, and every restored copy
+         * listens on the same port (which must be free then); older CRIU cannot dump it on kernels 6.16+.
+         */
         TCP_LISTENING,
         /** A connected unix socket: its peer may be outside the app. */
         UNIX_SOCKET,
@@ -101,9 +104,7 @@ public final class Preflight {
                             "close it in a Resource's beforeCheckpoint and reconnect in afterRestore, or"
                                     + " CheckpointOptions.tcpEstablished(true) (restore then needs the same addresses)"));
                 } else if (t != null && t[2].equals("0A")) {
-                    out.add(new Finding(Kind.TCP_LISTENING, "TCP listener on " + t[0],
-                            "every restored copy listens on this port: run one copy per host (or network"
-                                    + " namespace), or open the listener in afterRestore"));
+                    out.add(new Finding(Kind.TCP_LISTENING, "TCP listener on " + t[0], listenerFix()));
                 } else if (unix.containsKey(inode) && !ownSockets.contains(inode - 1)
                         && !ownSockets.contains(inode + 1)) {
                     // A socketpair's two ends get neighbouring inodes: both inside the app, no finding.
@@ -222,6 +223,26 @@ public final class Preflight {
             // nothing to report
         }
         return List.copyOf(found);
+    }
+
+    /** What to do about a listening socket, for the CRIU in use (its version, when known). */
+    private static String listenerFix() {
+        java.util.OptionalInt v = CriuAccess.versionIfKnown();
+        String fine = "the restored copy listens on the same port again, so the port must be free at restore (the"
+                + " original stopped by then); copies restored side by side need a network namespace each, or open"
+                + " the listener in afterRestore";
+        String old = "close the listener in a Resource's beforeCheckpoint and open it again in afterRestore, or"
+                + " update CRIU to 4.2 or newer (bin/bootstrap installs it)";
+        if (v.isEmpty()) {
+            return "with CRIU 4.2 or newer " + fine + "; CRIU before 4.2 cannot dump TCP sockets on kernels 6.16 and"
+                    + " newer (\"Can't get 1:16 opt\"): " + old;
+        }
+        String version = "CRIU " + dev.cryo.internal.criu.LibCriu.formatVersion(v.getAsInt());
+        if (v.getAsInt() >= CriuAccess.TCP_SOCKETS_VERSION) {
+            return version + " dumps it: " + fine;
+        }
+        return version + " (older than 4.2) cannot dump TCP sockets on kernels 6.16 and newer (\"Can't get 1:16"
+                + " opt\"): " + old;
     }
 
     private static long socketInode(String target) {

@@ -16,7 +16,11 @@
  *   <li>suspends the process's CUDA state if it has any (lock, then copy device memory to the
  *       host; that copy goes into files of its own in the image, see
  *       {@link dev.cryo.CheckpointOptions.Builder#gpuMemoryFiles(boolean)});</li>
- *   <li>dumps the whole process with CRIU into a new image and keeps it running;</li>
+ *   <li>dumps the whole process with CRIU into a new image and keeps it running; the process's
+ *       threads are stopped meanwhile, so a small watcher process outside it (a {@code /bin/sh}
+ *       loop, gone when the call returns) ends CRIU when the dump holds the process longer than
+ *       {@link dev.cryo.CheckpointOptions#dumpTimeout()}: the call then fails with
+ *       {@link dev.cryo.CheckpointException.Reason#DUMP_TIMEOUT} and the app goes on;</li>
  *   <li>in whichever process goes on, the original or a copy restored from the image: resumes the
  *       CUDA state; in a restored copy, reads the GPU list again and runs every
  *       {@link dev.cryo.DeviceCache}; then calls {@link dev.cryo.Resource#afterRestore(CheckpointOutcome)} on every

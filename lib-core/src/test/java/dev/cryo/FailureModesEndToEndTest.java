@@ -24,6 +24,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @DisplayName("failures are clear and lose nothing")
 class FailureModesEndToEndTest {
+    private static final String RUN_MARKER = "CRYO_TEST_RUN";
     @TempDir
     Path dir;
 
@@ -241,6 +243,9 @@ class FailureModesEndToEndTest {
             Result second = ChildJvm.finish(secondLauncher, dir, "second");
             assertTrue(second.err().contains("the image needs PID"), second::toString);
             assertTrue(second.err().contains("StatefulApp"), "names the process holding it:\n" + second);
+            assertTrue(second.err().matches("(?s).*StatefulApp[^\n]*; state [SR] \\((sleeping|running)\\).*"),
+                    "says its state:\n" + second);
+            assertTrue(second.err().contains("parent " + original.pid()), "names its parent, the launcher:\n" + second);
             assertTrue(second.err().contains("Starting cold instead"), second::toString);
             assertTrue(second.has("OUTCOME SKIPPED"), "started cold, and skipped the checkpoint: the image exists\n" + second);
             assertTrue(second.err().contains("Checkpoint skipped: image"), second::toString);
@@ -254,9 +259,52 @@ class FailureModesEndToEndTest {
     }
 
     @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @DisplayName("JVMs starting during a restore (they delete what they do not know in hsperfdata_USER) do not fail it")
+    void jvmsStartingDuringRestore() throws Exception {
+        List<String> cmd = app("--entries", "1000", "--exit-after");
+        Result first = run(launcher(store(), List.of(), cmd), dir, "first");
+        assertEquals(0, first.exit(), first::toString);
+        assertEquals(1, images(store()).size(), first::toString);
+        String pid = first.line("STATE entries=").replaceAll(".*pid=(\\d+).*", "$1");
+        Path perfDir = Path.of("/tmp", "hsperfdata_" + System.getProperty("user.name"));
+        String moved = dev.cryo.internal.ImageMetadata.read(images(store()).get(0)).orElseThrow()
+                .get(dev.cryo.internal.ProcessFacts.PERF_DATA_DIRECTORY_KEY);
+        assertEquals(perfDir + ".cryo", moved, "the perf-data file went out of the JVMs' reach before the dump");
+        ChildJvm.awaitGone(Long.parseLong(pid));
+        // What every JVM of this user does at its start (to files it does not know), here all the
+        // time, to whatever CRIU makes there for this image's PID: until this fix, its ghost file.
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger deleted = new java.util.concurrent.atomic.AtomicInteger();
+        Thread deleter = new Thread(() -> {
+            while (!stop.get()) {
+                try (Stream<Path> files = Files.list(perfDir)) {
+                    for (Path f : files.filter(f -> f.getFileName().toString().startsWith(pid + ".")).toList()) {
+                        if (Files.deleteIfExists(f)) {
+                            deleted.incrementAndGet();
+                        }
+                    }
+                } catch (IOException e) {
+                    // listed while changing: again
+                }
+            }
+        });
+        deleter.start();
+        try {
+            Result second = run(launcher(store(), List.of(), cmd), dir, "second");
+            assertEquals(0, second.exit(), second::toString);
+            assertTrue(second.err().contains("CRYO RESTORED"), second::toString);
+            assertEquals(0, deleted.get(), "nothing of the restore's was in hsperfdata_USER");
+        } finally {
+            stop.set(true);
+            deleter.join();
+        }
+    }
+
+    @Test
     @DisplayName("CRIU killed during the dump, before it enters the process: the app goes on, no image, no leftovers")
     void criuKilledMidDump() throws Exception {
-        Process p = ChildJvm.start(launcher(store(), List.of(), app("--ballast-mb", "3000")), dir, "app", Map.of());
+        Process p = ChildJvm.start(launcher(store(), List.of(), app("--ballast-mb", "3000")), dir, "app", runMarker());
         long criu = awaitCriuStarted(p);
         new ProcessBuilder("kill", "-9", Long.toString(criu)).start().waitFor();
         Result r = ChildJvm.finish(p, dir, "app");
@@ -274,7 +322,7 @@ class FailureModesEndToEndTest {
     @DisplayName("the app dies in the middle of its dump: the next start removes the leftovers and starts cold")
     void appKilledMidDump() throws Exception {
         List<String> cmd = app("--ballast-mb", "3000");
-        Process p = ChildJvm.start(launcher(store(), List.of(), cmd), dir, "first", Map.of());
+        Process p = ChildJvm.start(launcher(store(), List.of(), cmd), dir, "first", runMarker());
         awaitDumpInProgress(p);
         p.descendants().filter(h -> h.info().command().orElse("").endsWith("java"))
                 .forEach(ProcessHandle::destroyForcibly);
@@ -295,7 +343,7 @@ class FailureModesEndToEndTest {
         while (System.nanoTime() < deadline) {
             assertTrue(launcher.isAlive(), "the app ended before its dump was caught");
             if (criu < 0) {
-                criu = criuSwrkPid();
+                criu = criuPid(launcher);
             }
             if (criu > 0 && pagesBeingWritten()) {
                 return criu;
@@ -312,7 +360,7 @@ class FailureModesEndToEndTest {
             if (!launcher.isAlive()) {
                 throw new AssertionError("the app ended before its dump was caught:\n" + ChildJvm.read(dir, "app", -1));
             }
-            long criu = criuSwrkPid();
+            long criu = criuPid(launcher);
             if (criu > 0 && !temporaries(store()).isEmpty()) {
                 return criu;
             }
@@ -334,13 +382,22 @@ class FailureModesEndToEndTest {
         return false;
     }
 
-    /** The pid of a running "criu swrk" (libcriu's CRIU service), or -1. */
-    private static long criuSwrkPid() throws IOException {
+    /**
+     * The pid of a running CRIU that dumps this test's app (under {@code launcher}), or -1: a "criu
+     * swrk" (libcriu's CRIU service, just started) whose environment holds this test's marker, or a
+     * CRIU whose title names the app ("criu: dump --rpc -t PID"). Other test runs on the same
+     * machine dump their own apps meanwhile.
+     */
+    private long criuPid(Process launcher) throws IOException {
+        String marker = RUN_MARKER + "=" + dir;
+        List<String> titles = launcher.descendants().map(h -> "criu: dump --rpc -t " + h.pid() + " ").toList();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(d -> d.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
                 try {
                     String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
-                    if (cmdline.contains("criu swrk")) {
+                    if (cmdline.contains("criu swrk")
+                            && List.of(new String(Files.readAllBytes(p.resolve("environ"))).split("\0")).contains(marker)
+                            || titles.stream().anyMatch(cmdline::contains)) {
                         return Long.parseLong(p.getFileName().toString());
                     }
                 } catch (IOException e) {
@@ -349,5 +406,10 @@ class FailureModesEndToEndTest {
             }
         }
         return -1;
+    }
+
+    /** In the environment of this test's apps, and so of the CRIU they start: tells them from other test runs'. */
+    private Map<String, String> runMarker() {
+        return Map.of(RUN_MARKER, dir.toString());
     }
 }

@@ -79,6 +79,20 @@ public final class ProcessFacts {
 
     private static final long CLOCK_TICKS = 100; // USER_HZ on every Linux architecture the JDK runs on
 
+    /**
+     * Reaps this process's zombie children, except those in {@code keep} (children whose exit status
+     * someone else, such as the JDK's process reaper, still collects); returns the pids reaped.
+     */
+    public static List<Integer> reapZombieChildren(java.util.Set<Integer> keep) {
+        List<Integer> reaped = new ArrayList<>();
+        for (int pid : childPids()) {
+            if (!keep.contains(pid) && isZombie(pid) && dev.cryo.internal.os.LibC.reapIfExited(pid)) {
+                reaped.add(pid);
+            }
+        }
+        return reaped;
+    }
+
     /** True when {@code pid} exists and is a zombie. */
     public static boolean isZombie(int pid) {
         try {
@@ -86,6 +100,73 @@ public final class ProcessFacts {
             return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
         } catch (IOException | RuntimeException e) {
             return false;
+        }
+    }
+
+    /**
+     * Who holds {@code pid} now, in words: a process with its command, state and parent, or the
+     * process a thread of that id belongs to; empty when no process or thread has it.
+     */
+    public static Optional<String> holderOf(int pid) {
+        Map<String, String> status = status(pid);
+        if (status.isEmpty()) {
+            return Optional.empty();
+        }
+        int tgid = parseInt(status.get("Tgid"), pid);
+        if (tgid != pid) {
+            return Optional.of("thread " + pid + " (" + status.getOrDefault("Name", "?") + ") of "
+                    + holderOf(tgid).orElse("process " + tgid));
+        }
+        String state = status.getOrDefault("State", "?");
+        int ppid = parseInt(status.get("PPid"), 0);
+        Map<String, String> parent = status(ppid);
+        String parentText = parent.isEmpty() ? "parent " + ppid
+                : "parent " + ppid + ": " + command(ppid, parent.getOrDefault("Name", "?"));
+        String what = state.startsWith("Z") ? "; it has exited, and its parent has not reaped it (a zombie holds its PID"
+                + " until then)" : "";
+        return Optional.of("process " + pid + " (" + command(pid, status.getOrDefault("Name", "?")) + "; state "
+                + state + "; " + parentText + what + ")");
+    }
+
+    /** The command line of {@code pid}, long arguments (class paths) shortened; its name when it has none (a zombie). */
+    private static String command(int pid, String name) {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"));
+            List<String> args = new ArrayList<>();
+            for (String a : new String(raw, StandardCharsets.UTF_8).split("\0")) {
+                args.add(a.length() > 80 ? a.substring(0, 20) + "..." + a.substring(a.length() - 40) : a);
+            }
+            String joined = String.join(" ", args).trim();
+            return joined.isEmpty() ? "[" + name + "]" : joined;
+        } catch (IOException e) {
+            return "[" + name + "]";
+        }
+    }
+
+    /** /proc/PID/status as a map (empty when there is no such process or thread). */
+    private static Map<String, String> status(int pid) {
+        Map<String, String> fields = new LinkedHashMap<>();
+        if (pid <= 0) {
+            return fields;
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                int colon = line.indexOf(':');
+                if (colon > 0) {
+                    fields.put(line.substring(0, colon), line.substring(colon + 1).trim());
+                }
+            }
+        } catch (IOException e) {
+            fields.clear();
+        }
+        return fields;
+    }
+
+    private static int parseInt(String s, int otherwise) {
+        try {
+            return s == null ? otherwise : Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            return otherwise;
         }
     }
 
@@ -123,6 +204,40 @@ public final class ProcessFacts {
             return Optional.empty();
         }
         return Optional.empty();
+    }
+
+    /** The image metadata key naming the directory the perf-data file was moved into before the dump. */
+    public static final String PERF_DATA_DIRECTORY_KEY = "perfData.directory";
+
+    /**
+     * Cryo's directory for a perf-data file that is no longer the JVM's: {@code hsperfdata_USER.cryo}
+     * beside {@code hsperfdata_USER}, on the same file system, where no JVM deletes anything.
+     */
+    public static Path perfDataGhostDirectory(Path perfDataFile) {
+        Path jvmDir = perfDataFile.toAbsolutePath().getParent();
+        return jvmDir.resolveSibling(jvmDir.getFileName() + ".cryo");
+    }
+
+    /**
+     * Creates {@code dir} (mode 0700) unless it exists, and checks that it is a directory of this
+     * user's that no one else may write, not a link (it lives in a shared /tmp).
+     *
+     * @throws IOException when it cannot be created or is not such a directory
+     */
+    public static void ensurePrivateDirectory(Path dir) throws IOException {
+        try {
+            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            // checked below
+        }
+        var attrs = Files.readAttributes(dir, java.nio.file.attribute.PosixFileAttributes.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Object uid = Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (!attrs.isDirectory() || !uid.equals(effectiveUid()) || !attrs.permissions().equals(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"))) {
+            throw new IOException(dir + " is not a private directory of uid " + effectiveUid());
+        }
     }
 
     /**

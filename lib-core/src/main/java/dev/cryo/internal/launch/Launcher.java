@@ -19,7 +19,6 @@ import dev.cryo.internal.criu.LibCriu;
 import dev.cryo.internal.os.LibC;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -39,7 +38,7 @@ import sun.misc.Signal;
  * {@code bin/cryo}: starts an app from its newest fitting image, or cold when there is none.
  *
  * <pre>
- * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold] -- COMMAND...
+ * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS] [--quiet] [--cold] -- COMMAND...
  * cryo list --image DIR [-- COMMAND...]
  * </pre>
  *
@@ -60,6 +59,8 @@ public final class Launcher {
     private boolean cold;
     private String gpuMap;
     private Duration pidWait = Duration.ofSeconds(5);
+    private String dumpTimeout; // seconds, handed to the cold app (CRYO_DUMP_TIMEOUT)
+    private boolean subreaper; // see subreaping()
     private List<String> command = List.of();
     private final long startNanos = System.nanoTime();
     private final Map<String, Long> phases = new LinkedHashMap<>(); // restore-path phases, ms
@@ -114,6 +115,12 @@ public final class Launcher {
                     }
                     pidWait = Duration.ofMillis((long) (Double.parseDouble(args[i]) * 1000));
                 }
+                case "--dump-timeout" -> {
+                    if (++i >= args.length || !positiveSeconds(args[i])) {
+                        return "--dump-timeout needs a number of seconds above 0";
+                    }
+                    dumpTimeout = args[i];
+                }
                 case "--quiet" -> quiet = true;
                 case "--gpu-map" -> {
                     if (++i >= args.length) {
@@ -134,16 +141,27 @@ public final class Launcher {
         return store == null ? "--image DIR is required" : null;
     }
 
+    private static boolean positiveSeconds(String value) {
+        try {
+            double seconds = Double.parseDouble(value);
+            return seconds > 0 && seconds < 1e9;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     private int usage(String problem) {
         if (problem != null) {
             err.println("cryo: " + problem);
         }
-        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold]"
-                + " -- COMMAND...");
+        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS]"
+                + " [--quiet] [--cold] -- COMMAND...");
         err.println("       cryo list --image DIR [-- COMMAND...]");
         err.println("  run   restores COMMAND from its newest fitting image in DIR, or starts it cold;");
         err.println("        a cold app's Checkpointer.checkpointNow() writes its image into DIR.");
         err.println("  list  shows the images in DIR and, given COMMAND, which one fits it.");
+        err.println("  --dump-timeout  the longest the app's CRIU dump may hold it stopped before it is ended and the");
+        err.println("        checkpoint fails (default: 10 s per GB of the app's resident memory, at least 60 s).");
         return USAGE;
     }
 
@@ -242,6 +260,17 @@ public final class Launcher {
             say("warning: " + path + " changed since the checkpoint (same size); the restored app reads the new"
                     + " contents. Keep it in the image (CheckpointOptions.storeFiles) if it must not change.");
         }
+        String ghostDir = meta.get(ProcessFacts.PERF_DATA_DIRECTORY_KEY);
+        if (ghostDir != null) {
+            try {
+                // CRIU recreates the app's perf-data file there for the length of the restore.
+                ProcessFacts.ensurePrivateDirectory(Path.of(ghostDir));
+            } catch (IOException e) {
+                say("cannot restore image " + image.id() + ": it needs the directory " + ghostDir + ": " + e
+                        + ". Starting cold.");
+                return OptionalInt.empty();
+            }
+        }
         Path restoreRequest = RestoreRequest.write(store, pid, gpuMap);
         long deadline = System.nanoTime() + pidWait.toNanos();
         Path work;
@@ -251,6 +280,41 @@ public final class Launcher {
             say("cannot create a working directory for CRIU: " + e + ". Starting cold.");
             return OptionalInt.empty();
         }
+        // Children before the first attempt: a failed attempt's restored root may die (and become
+        // our zombie) only during the next one.
+        Set<Integer> childrenBefore = ProcessFacts.childPids();
+        subreaping(true, childrenBefore);
+        try {
+            return restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore);
+        } finally {
+            subreaping(false, childrenBefore);
+        }
+    }
+
+    /**
+     * While restores are tried, the launcher is a child subreaper: when one fails, CRIU kills the
+     * restored tree, and its orphans (the zombies the image holds, such as libcriu's own child)
+     * come to the launcher to be reaped here, not to an init that may be slow to reap them while
+     * they hold PIDs the next attempt needs. Ended, and what came reaped, as soon as a restore
+     * succeeds or the launcher gives up (the app's own orphans later go to init as without Cryo).
+     */
+    private void subreaping(boolean on, Set<Integer> keep) {
+        if (on == subreaper) {
+            return;
+        }
+        try {
+            LibC.setChildSubreaper(on);
+            subreaper = on;
+        } catch (RuntimeException e) {
+            return; // without it, orphans go to init, as before
+        }
+        if (!on) {
+            ProcessFacts.reapZombieChildren(keep);
+        }
+    }
+
+    private OptionalInt restoreAttempts(ImageStore.Image image, LibCriu criu, ImageMetadata meta, Path work,
+            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore) {
         int attempts = 0;
         while (true) {
             attempts++;
@@ -266,6 +330,9 @@ public final class Launcher {
                 phase("prepareRequest");
                 int child = request.restoreChild();
                 phase("criuRestore");
+                Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
+                keep.add(child);
+                subreaping(false, keep);
                 long ms = (System.nanoTime() - startNanos) / 1_000_000;
                 say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
@@ -278,11 +345,14 @@ public final class Launcher {
                 return OptionalInt.of(status);
             } catch (CriuException e) {
                 closeAll(fds);
+                // A restore that failed leaves the restored root, our child, as a zombie holding
+                // the PID the next attempt (and the cold start's own checkpoint) needs.
+                ProcessFacts.reapZombieChildren(childrenBefore);
                 if (pidInUse(e) && System.nanoTime() < deadline) {
                     sleep(100);
                     continue;
                 }
-                String why = pidInUse(e) ? pidTakenMessage(pid) : e.getMessage();
+                String why = pidInUse(e) ? pidTakenMessage(takenPid(e).orElse(pid), pid) : e.getMessage();
                 Path log = keepLog(work, image);
                 RestoreRequest.remove(restoreRequest);
                 say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
@@ -302,16 +372,28 @@ public final class Launcher {
                 || e.logTail().stream().anyMatch(l -> l.contains("Can't fork for"));
     }
 
-    private String pidTakenMessage(int pid) {
-        String holder;
-        try {
-            byte[] raw = Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"));
-            holder = "process " + pid + " (" + new String(raw, StandardCharsets.UTF_8).replace('\0', ' ').trim() + ")";
-        } catch (IOException e) {
-            holder = "a process that was exiting";
+    /** The PID CRIU could not have again ("Can't fork for PID: File exists"): the app's, or one of its children's. */
+    private static OptionalInt takenPid(CriuException e) {
+        for (String line : e.logTail()) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("Can't fork for (\\d+)").matcher(line);
+            if (m.find()) {
+                return OptionalInt.of(Integer.parseInt(m.group(1)));
+            }
         }
-        return "the image needs PID " + pid + " and " + holder + " still holds it after " + pidWait.toMillis()
-                + " ms. A restored process keeps the PID it had at checkpoint: stop that process (it may be the"
+        return OptionalInt.empty();
+    }
+
+    private String pidTakenMessage(int taken, int appPid) {
+        String whose = taken == appPid ? "PID " + taken : "PID " + taken + " (a child or thread of the app, PID " + appPid
+                + ", at checkpoint)";
+        Optional<String> holder = ProcessFacts.holderOf(taken);
+        if (holder.isEmpty()) {
+            return "the image needs " + whose + ", which was taken until just now (no process holds it any more)."
+                    + " A restored process gets back the PIDs it had at checkpoint: start again, or pass a longer"
+                    + " --pid-wait than " + pidWait.toMillis() + " ms";
+        }
+        return "the image needs " + whose + " and " + holder.get() + " still holds it after " + pidWait.toMillis()
+                + " ms. A restored process gets back the PIDs it had at checkpoint: stop that process (it may be the"
                 + " original app, still running after its checkpoint), or pass a longer --pid-wait";
     }
 
@@ -379,6 +461,9 @@ public final class Launcher {
         // and for a script that runs java; the launcher prints one NOTE line saying so.
         pb.environment().merge("JDK_JAVA_OPTIONS", JdkGenerators.javaOptions(command),
                 (set, opens) -> set + " " + opens);
+        if (dumpTimeout != null) {
+            pb.environment().put("CRYO_DUMP_TIMEOUT", dumpTimeout);
+        }
         // Check CRIU here, in a process that is never dumped, and tell the app: its own check
         // would have to start criu inside the process about to be dumped.
         try {

@@ -42,6 +42,10 @@ public final class LibC {
     private static final MethodHandle getsid = find("getsid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle getpgid = find("getpgid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle setsid = find("setsid", FunctionDescriptor.of(JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle prctl = find("prctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), SAVE_ERRNO,
+            Linker.Option.firstVariadicArg(1));
+    private static final int PR_SET_CHILD_SUBREAPER = 36;
     private static final MethodHandle madvise = find("madvise",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), SAVE_ERRNO);
 
@@ -114,6 +118,24 @@ public final class LibC {
     /** The process group id of {@code pid} (0: this process), in this process's PID namespace. */
     public static int getpgid(int pid) {
         return idCall(getpgid, "getpgid", pid);
+    }
+
+    /**
+     * Makes this process a child subreaper, or no longer one (prctl PR_SET_CHILD_SUBREAPER): while it
+     * is, orphaned descendants become its children instead of init's, for it to reap.
+     */
+    public static void setChildSubreaper(boolean on) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) prctl.invokeExact(state, PR_SET_CHILD_SUBREAPER, on ? 1L : 0L, 0L, 0L, 0L);
+            if (rc < 0) {
+                throw new ErrnoException("prctl", errno(state), "PR_SET_CHILD_SUBREAPER " + on);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
     }
 
     /** Makes this process the leader of a new session and process group; returns the new session id. */
