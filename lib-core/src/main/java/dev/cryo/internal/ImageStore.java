@@ -88,18 +88,24 @@ public final class ImageStore {
 
     /** Removes a temporary image after a failure, keeping CRIU's log as {@value #FAILED_LOG}. */
     public Optional<Path> abort(Path tmp, String logName) {
-        Path kept = null;
+        Optional<Path> kept = keepLog(tmp, logName);
+        deleteTree(tmp);
+        return kept;
+    }
+
+    /** Moves CRIU's log out of a failed temporary image, to {@value #FAILED_LOG}; empty when there is none. */
+    public Optional<Path> keepLog(Path tmp, String logName) {
         Path log = tmp.resolve(logName);
         try {
             if (Files.isRegularFile(log)) {
-                kept = root.resolve(FAILED_LOG);
+                Path kept = root.resolve(FAILED_LOG);
                 Files.move(log, kept, StandardCopyOption.REPLACE_EXISTING);
+                return Optional.of(kept);
             }
         } catch (IOException e) {
-            kept = null;
+            // then no log is kept
         }
-        deleteTree(tmp);
-        return Optional.ofNullable(kept);
+        return Optional.empty();
     }
 
     /**

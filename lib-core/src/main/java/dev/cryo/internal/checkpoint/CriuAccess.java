@@ -1,5 +1,6 @@
-package dev.cryo;
+package dev.cryo.internal.checkpoint;
 
+import dev.cryo.CheckpointException;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuUnavailableException;
@@ -19,7 +20,7 @@ final class CriuAccess {
 
     private CriuAccess() {}
 
-    static synchronized LibCriu libCriu() throws CheckpointException {
+    static synchronized LibCriu libCriu(ApiAccess api) throws CheckpointException {
         if (checked != null) {
             return checked;
         }
@@ -28,13 +29,13 @@ final class CriuAccess {
             lib = LibCriu.load(CriuLocation.resolve(null, null));
             version = checkedByLauncher(lib).orElseGet(lib::binaryVersion);
         } catch (CriuUnavailableException e) {
-            throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE, e.getMessage(), e);
+            throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE, e.getMessage(), e);
         } catch (CriuException e) {
-            throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE,
+            throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE,
                     "Cannot start CRIU: " + e.getMessage() + ". Check that it runs: " + locationHint(), e);
         }
         if (version < MINIMUM_VERSION) {
-            throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE, "CRIU "
+            throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE, "CRIU "
                     + LibCriu.formatVersion(version) + " at " + lib.location().binary() + " is too old: Cryo needs"
                     + " CRIU 4.0 or newer (older releases fail on current kernels). Run bin/bootstrap, which installs"
                     + " CRIU 4.1 into ~/.cryo/criu, or point CRYO_CRIU and CRYO_CRIU_LIB at a newer one.", null);

@@ -1,5 +1,6 @@
-package dev.cryo;
+package dev.cryo.internal.checkpoint;
 
+import dev.cryo.CheckpointOptions;
 import java.nio.file.Path;
 
 /** Decides where snapshots go; the order is documented on {@link CheckpointOptions#imageDirectory()}. */
