@@ -7,10 +7,12 @@ import dev.cryo.CheckpointOutcome;
 import dev.cryo.Checkpointer;
 import dev.cryo.RestoreException;
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.GpuMemoryFiles;
+import dev.cryo.internal.ImageFit;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.ProcessFacts;
-import dev.cryo.internal.RuntimeKey;
 import dev.cryo.internal.StoredFiles;
 import dev.cryo.internal.criu.CriuRequest.DumpResult;
 import dev.cryo.internal.criu.LibCriu;
@@ -66,11 +68,17 @@ public final class CheckpointSequence {
     }
 
     private CheckpointOutcome checked() throws CheckpointException, RestoreException {
-        ImageStore store = new ImageStore(ImageLocation.resolve(options));
-        String buildKey = buildKey();
-        Optional<String> skip = existingImage(store, buildKey);
-        if (skip.isPresent()) {
-            return skipped(skip.get());
+        Optional<LaunchHandoff> handoff = LaunchHandoff.current();
+        ImageStore store = new ImageStore(ImageLocation.resolve(options, handoff));
+        String buildKey = handoff.map(LaunchHandoff::buildKey)
+                .orElseGet(() -> BuildKey.of(ProcessFacts.commandLine(), Path.of("").toAbsolutePath()));
+        // The launcher's own rule: an image it would restore makes a new one needless, one it
+        // refuses is replaced by this checkpoint.
+        ImageFit fit = ImageFit.here(buildKey, handoff.map(LaunchHandoff::gpuMap).orElse(Map.of()));
+        Optional<ImageStore.Image> existing = fit.newestFitting(store.images());
+        if (existing.isPresent()) {
+            return skipped("image " + existing.get().id() + " of this build is already in " + store.root()
+                    + " (restore it with bin/cryo run, or delete it to checkpoint again)");
         }
         Failures failures = new Failures(api, store.root());
         LibCriu criu = preflight(store, failures);
@@ -103,13 +111,11 @@ public final class CheckpointSequence {
                     store.root())));
         }
         ImageDirectoryStep.ImageDirectory dir = steps.run(new ImageDirectoryStep(store, failures));
-        Map<String, String> metadata = new LinkedHashMap<>(
-                steps.run(new DescribeStep(dir.id(), dir.tmp(), buildKey, options)).metadata());
-        suspended.ifPresent(s -> metadata.putAll(s.facts()));
-        metadata.putAll(steps.run(new StoredFilesStep(options.storeFiles(), dir.tmp(), failures)).metadata());
+        DescribeStep.Described described = steps.run(new DescribeStep(dir.tmp(), options));
+        StoredFilesStep.Stored stored = steps.run(new StoredFilesStep(options.storeFiles(), dir.tmp(), failures));
+        List<GpuMemoryFiles.Region> inFiles = List.of();
         if (suspended.isPresent() && options.gpuMemoryFiles() && !suspended.get().hostCopy().isEmpty()) {
-            metadata.putAll(steps.run(new GpuMemoryFilesStep(suspended.get().hostCopy(), dir.tmp(), failures))
-                    .metadata());
+            inFiles = steps.run(new GpuMemoryFilesStep(suspended.get().hostCopy(), dir.tmp(), failures)).regions();
         }
         DumpStep.Dumped dumped = steps.run(new DumpStep(criu, store, dir.tmp(), options, failures));
         if (dumped.result() == DumpResult.RESTORED) {
@@ -117,13 +123,20 @@ public final class CheckpointSequence {
         }
 
         Map<String, Long> millis = steps.millis();
-        metadata.put("dump.millis", Long.toString(millis.getOrDefault("criuDump", 0L)));
         // Each step's time, for benchmarks and for users comparing images.
-        millis.forEach((name, ms) -> metadata.put("step." + name + ".millis", Long.toString(ms)));
-        metadata.put("checkpoint.millis", Long.toString((System.nanoTime() - started) / 1_000_000));
-        Path image = steps.run(new CommitStep(store, dir.id(), dir.tmp(), metadata, failures)).image();
+        ImageMetadata.Timings timings = new ImageMetadata.Timings(millis.getOrDefault("criuDump", 0L),
+                (System.nanoTime() - started) / 1_000_000, millis);
+        ImageMetadata metadata = new ImageMetadata(dir.id(), described.created(), buildKey, described.process(),
+                Optional.of(described.runtime()), described.criu(), described.openFiles(), stored.files(),
+                suspended.map(GpuSuspendStep.Suspended::facts), inFiles, timings, Map.of());
+        Path image = steps.run(new CommitStep(store, dir.tmp(), metadata, failures)).image();
         Duration pause = Duration.ofNanos(System.nanoTime() - started);
-        long bytes = ImageMetadata.read(image).map(m -> m.getLong("image.bytes", 0)).orElse(0L);
+        long bytes = 0;
+        try {
+            bytes = ImageMetadata.read(image).imageBytes();
+        } catch (IOException e) {
+            // only for the log line
+        }
         LOG.info("Checkpoint image {} written to {}: {} in {} ms (steps: {})", dir.id(), image, megabytes(bytes),
                 pause.toMillis(), steps.millis());
         if (options.exitAfterCheckpoint()) {
@@ -160,24 +173,6 @@ public final class CheckpointSequence {
             failures.forEach(e::addSuppressed);
             throw e;
         }
-    }
-
-    /** Why no new image is needed: a whole one of this build is already in the store. */
-    private static Optional<String> existingImage(ImageStore store, String buildKey) {
-        Map<String, String> here = RuntimeKey.current();
-        for (ImageStore.Image image : store.images()) {
-            if (image.defect().isEmpty() && buildKey.equals(image.metadata().get("build.key"))
-                    && RuntimeKey.misfit(image.metadata().asMap(), here).isEmpty()) {
-                return Optional.of("image " + image.id() + " of this build is already in " + store.root()
-                        + " (restore it with bin/cryo run, or delete it to checkpoint again)");
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static String buildKey() {
-        String key = System.getenv(BuildKey.ENV);
-        return key != null && !key.isBlank() ? key : BuildKey.of(ProcessFacts.commandLine(), Path.of("").toAbsolutePath());
     }
 
     /** The process's CUDA state, if it has any; a driver without the checkpoint API is an error. */

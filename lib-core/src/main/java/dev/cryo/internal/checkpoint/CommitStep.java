@@ -1,16 +1,16 @@
 package dev.cryo.internal.checkpoint;
 
 import dev.cryo.CheckpointException;
+import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * Makes the image final: its metadata written last, then one rename ({@link ImageStore#commit}).
  * The last step: nothing after it can fail and need it undone.
  */
-record CommitStep(ImageStore store, String id, Path tmp, Map<String, String> metadata, Failures failures)
+record CommitStep(ImageStore store, Path tmp, ImageMetadata metadata, Failures failures)
         implements Step<CommitStep.Committed> {
 
     /** @param image the image's final directory */
@@ -24,7 +24,7 @@ record CommitStep(ImageStore store, String id, Path tmp, Map<String, String> met
     @Override
     public Committed run() throws CheckpointException {
         try {
-            return new Committed(store.commit(tmp, id, metadata));
+            return new Committed(store.commit(tmp, metadata));
         } catch (IOException e) {
             throw failures.imageDirectory(e);
         }

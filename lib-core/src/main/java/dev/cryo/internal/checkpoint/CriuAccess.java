@@ -1,6 +1,7 @@
 package dev.cryo.internal.checkpoint;
 
 import dev.cryo.CheckpointException;
+import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuUnavailableException;
@@ -10,10 +11,6 @@ import dev.cryo.internal.criu.LibCriu;
 final class CriuAccess {
     /** CRIU 4.0: older releases fail on current kernels (vDSO layout) and lack what Cryo uses. */
     static final int MINIMUM_VERSION = 40000;
-
-    /** Set by the launcher for the app it starts: the version of the criu binary it checked. */
-    static final String VERSION_ENV = "CRYO_CRIU_CHECKED_VERSION";
-    static final String BINARY_ENV = "CRYO_CRIU_CHECKED_BINARY";
 
     private static LibCriu checked;
     private static int version;
@@ -44,18 +41,10 @@ final class CriuAccess {
         return lib;
     }
 
-    /** bin/cryo checked the same CRIU before starting the app and says so in {@value #VERSION_ENV}. */
+    /** bin/cryo checked the same CRIU before starting the app and says so in its handoff. */
     private static java.util.Optional<Integer> checkedByLauncher(LibCriu lib) {
-        String v = System.getenv(VERSION_ENV);
-        String bin = System.getenv(BINARY_ENV);
-        if (v == null || bin == null || !bin.equals(lib.location().binary().toString())) {
-            return java.util.Optional.empty();
-        }
-        try {
-            return java.util.Optional.of(Integer.parseInt(v));
-        } catch (NumberFormatException e) {
-            return java.util.Optional.empty();
-        }
+        return LaunchHandoff.current().flatMap(LaunchHandoff::criu)
+                .filter(c -> c.binary().equals(lib.location().binary())).map(LaunchHandoff.CheckedCriu::version);
     }
 
     static synchronized int version() {

@@ -10,10 +10,7 @@ import dev.cryo.internal.RuntimeKey;
 import dev.cryo.internal.criu.LibCriu;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,12 +18,21 @@ import org.slf4j.LoggerFactory;
  * What the image records about the process just before the dump: what was dumped, from what, on
  * what, and the files it holds open. Warns of what {@link Preflight} finds. Nothing to undo.
  */
-record DescribeStep(String id, Path tmp, String buildKey, CheckpointOptions options)
+record DescribeStep(Path tmp, CheckpointOptions options)
         implements Step<DescribeStep.Described> {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
 
-    /** @param metadata the image metadata describing the process */
-    record Described(Map<String, String> metadata) implements Done {}
+    /**
+     * What the image records of the process.
+     *
+     * @param created   when (ISO-8601)
+     * @param process   the process
+     * @param runtime   the runtime it runs on
+     * @param criu      how CRIU dumps it
+     * @param openFiles the files it holds open whose size CRIU checks
+     */
+    record Described(String created, ImageMetadata.Process process, RuntimeKey runtime, ImageMetadata.Criu criu,
+            List<OpenFiles.Recorded> openFiles) implements Done {}
 
     @Override
     public String name() {
@@ -38,31 +44,16 @@ record DescribeStep(String id, Path tmp, String buildKey, CheckpointOptions opti
         for (Preflight.Finding f : Preflight.check()) {
             LOG.warn("Before the checkpoint: {}", f);
         }
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("format", Integer.toString(ImageMetadata.FORMAT));
-        m.put("id", id);
-        m.put("created", Instant.now().toString());
-        m.put("pid", Long.toString(ProcessHandle.current().pid()));
-        List<String> cmd = ProcessFacts.commandLine();
-        m.put("command", ImageMetadata.encodeList(cmd));
-        m.put("cwd", Path.of("").toAbsolutePath().toString());
-        m.put("main", System.getProperty("sun.java.command", ""));
-        m.put("java.version", System.getProperty("java.version"));
-        m.put("java.vm", System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
-        m.put("java.home", System.getProperty("java.home"));
-        m.put("os.arch", System.getProperty("os.arch"));
-        m.put("os.kernel", System.getProperty("os.version"));
-        m.put("build.key", buildKey);
-        m.put("criu.version", LibCriu.formatVersion(CriuAccess.version()));
+        ImageMetadata.Process process = new ImageMetadata.Process(ProcessHandle.current().pid(),
+                ProcessFacts.commandLine(), Path.of("").toAbsolutePath().toString(),
+                System.getProperty("sun.java.command", ""), System.getProperty("java.version"),
+                System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"),
+                System.getProperty("java.home"), System.getProperty("os.arch"), System.getProperty("os.version"),
+                ProcessFacts.residentBytes(), ProcessFacts.stdioKeys());
         // The dump's own images-directory descriptor is in the image; restore maps its old path.
-        m.put("criu.dumpDirectory", tmp.toString());
-        ProcessFacts.stdioKeys().forEach((fd, k) -> m.put("stdio." + fd, k));
-        m.put("options.tcpEstablished", Boolean.toString(options.tcpEstablished()));
-        m.put("options.externalUnixSockets", Boolean.toString(options.externalUnixSockets()));
-        m.put("options.fileLocks", Boolean.toString(options.fileLocks()));
-        m.put("resident.bytes", Long.toString(ProcessFacts.residentBytes()));
-        m.putAll(RuntimeKey.current());
-        m.putAll(OpenFiles.describe(OpenFiles.current()));
-        return new Described(Collections.unmodifiableMap(m));
+        ImageMetadata.Criu criu = new ImageMetadata.Criu(LibCriu.formatVersion(CriuAccess.version()), tmp.toString(),
+                options.tcpEstablished(), options.externalUnixSockets(), options.fileLocks());
+        return new Described(Instant.now().toString(), process, RuntimeKey.current(), criu,
+                OpenFiles.describe(OpenFiles.current()));
     }
 }

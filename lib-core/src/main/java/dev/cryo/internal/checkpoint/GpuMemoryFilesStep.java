@@ -7,7 +7,6 @@ import dev.cryo.internal.GpuMemoryFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,10 +22,10 @@ record GpuMemoryFilesStep(List<GpuMemoryFiles.Region> hostCopy, Path tmp, Failur
     /**
      * The host copy, now in files.
      *
-     * @param tmp      the image's temporary directory, where the files are until the image is complete
-     * @param metadata the image metadata describing them
+     * @param regions the memory in files, in the order of the files
+     * @param tmp     the image's temporary directory, where the files are until the image is complete
      */
-    record Saved(List<GpuMemoryFiles.Region> regions, Path tmp, Map<String, String> metadata) implements Done {
+    record Saved(List<GpuMemoryFiles.Region> regions, Path tmp) implements Done {
         @Override
         public void undo(Resumption r) {
             try {
@@ -79,9 +78,8 @@ record GpuMemoryFilesStep(List<GpuMemoryFiles.Region> hostCopy, Path tmp, Failur
     @Override
     public Saved run() throws CheckpointException {
         long t = System.nanoTime();
-        Map<String, String> metadata;
         try {
-            metadata = GpuMemoryFiles.save(hostCopy, tmp);
+            GpuMemoryFiles.save(hostCopy, tmp);
         } catch (IOException | RuntimeException e) {
             throw e instanceof IOException io && Failures.isNoSpace(io) ? failures.noSpace(io)
                     : failures.of(Reason.GPU, "Could not write the GPU memory into the image: " + e
@@ -91,6 +89,6 @@ record GpuMemoryFilesStep(List<GpuMemoryFiles.Region> hostCopy, Path tmp, Failur
         long bytes = hostCopy.stream().mapToLong(GpuMemoryFiles.Region::bytes).sum();
         LOG.info("GPU memory written beside CRIU's pages: {} in {} ms ({})", CheckpointSequence.megabytes(bytes), ms,
                 CheckpointSequence.rate(bytes, ms));
-        return new Saved(hostCopy, tmp, metadata);
+        return new Saved(hostCopy, tmp);
     }
 }

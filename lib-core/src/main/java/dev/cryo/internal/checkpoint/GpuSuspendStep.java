@@ -6,14 +6,13 @@ import dev.cryo.Checkpointer;
 import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.GpuMemoryFiles;
 import dev.cryo.internal.ProcessFacts;
-import dev.cryo.internal.RestoreRequest;
+import dev.cryo.internal.ImageMetadata;
+import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.cuda.GpuCheckpoint;
 import dev.cryo.internal.cuda.GpuPair;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,9 +29,9 @@ record GpuSuspendStep(GpuCheckpoint gpu, Duration lockTimeout, Failures failures
      * The suspended GPU state.
      *
      * @param hostCopy the driver's host copy of the device memory; empty when it could not be told apart
-     * @param facts    the image metadata about the GPUs and the suspend
+     * @param facts    what the image records of the GPUs and the suspend
      */
-    record Suspended(GpuCheckpoint gpu, Path store, List<GpuMemoryFiles.Region> hostCopy, Map<String, String> facts)
+    record Suspended(GpuCheckpoint gpu, Path store, List<GpuMemoryFiles.Region> hostCopy, ImageMetadata.Gpu facts)
             implements Done {
         @Override
         public void undo(Resumption r) {
@@ -59,7 +58,7 @@ record GpuSuspendStep(GpuCheckpoint gpu, Duration lockTimeout, Failures failures
                 // The process is locked: its own CUDA calls would block until unlock, so the GPUs
                 // present now are read from the driver's /proc listing.
                 List<GpuPair> remap = GpuCheckpoint.planRemap(gpu.devices(), GpuInventory.present(),
-                        RestoreRequest.gpuMap(store, ProcessHandle.current().pid()));
+                        LaunchHandoff.restoreGpuMap(store, ProcessHandle.current().pid()));
                 GpuCheckpoint.Resumed resumed = gpu.resume(remap);
                 r.record("gpuRestore", resumed.restoreMillis());
                 r.record("gpuUnlock", resumed.unlockMillis());
@@ -104,14 +103,11 @@ record GpuSuspendStep(GpuCheckpoint gpu, Duration lockTimeout, Failures failures
             hostCopy = List.of(); // then CRIU dumps it with the rest
         }
         long moved = Math.max(0, ProcessFacts.residentBytes() - residentBefore);
-        Map<String, String> facts = new LinkedHashMap<>(GpuCheckpoint.describe(gpu.devices()));
-        facts.put("gpu.driver", gpu.driverVersion());
-        facts.put("gpu.hostBytes", Long.toString(moved));
-        facts.put("gpu.lockMillis", Long.toString(s.lockMillis()));
-        facts.put("gpu.checkpointMillis", Long.toString(s.checkpointMillis()));
+        ImageMetadata.Gpu facts = new ImageMetadata.Gpu(gpu.devices(), gpu.driverVersion(), moved, s.lockMillis(),
+                s.checkpointMillis());
         LOG.info("GPU state checkpointed: {} moved to host memory; lock {} ms, checkpoint {} ms ({})",
                 CheckpointSequence.megabytes(moved), s.lockMillis(), s.checkpointMillis(),
                 CheckpointSequence.rate(moved, s.checkpointMillis()));
-        return new Suspended(gpu, store, hostCopy, java.util.Collections.unmodifiableMap(facts));
+        return new Suspended(gpu, store, hostCopy, facts);
     }
 }

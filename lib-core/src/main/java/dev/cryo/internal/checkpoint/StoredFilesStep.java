@@ -6,13 +6,12 @@ import dev.cryo.internal.StoredFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /** Copies the files to keep ({@code storeFiles}) into the image; they go with its directory. */
 record StoredFilesStep(List<Path> paths, Path tmp, Failures failures) implements Step<StoredFilesStep.Stored> {
 
-    /** @param metadata the image metadata describing the copies */
-    record Stored(Map<String, String> metadata) implements Done {}
+    /** @param files what was stored, in order */
+    record Stored(List<StoredFiles.Stored> files) implements Done {}
 
     @Override
     public String name() {
