@@ -11,6 +11,8 @@ public final class ApiAccessForTests implements ApiAccess {
     private final ResourceChain<Resource, CheckpointOutcome> resources =
             ResourceChain.of(Resource::beforeCheckpoint, Resource::afterRestore);
 
+    public ApiAccessForTests() {}
+
     @Override
     public CheckpointException checkpointFailure(CheckpointException.Reason reason, String message, Throwable cause) {
         return new CheckpointException(reason, message, cause);
