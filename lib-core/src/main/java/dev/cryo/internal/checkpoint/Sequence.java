@@ -43,14 +43,7 @@ final class Sequence {
 
     /** Undoes every step that ran, last first; their failures go on {@code failure}, which is returned. */
     <T extends Throwable> T undo(T failure, String why) {
-        Resumption r = undoing(api, why);
-        for (Done d : done) {
-            try {
-                d.undo(r);
-            } catch (Exception e) {
-                r.failed(e);
-            }
-        }
+        Resumption r = each(undoing(api, why), Done::undo);
         done.clear();
         r.failures().forEach(failure::addSuppressed);
         return failure;
@@ -64,23 +57,24 @@ final class Sequence {
 
     /** In the original process, the image complete: every step's {@code afterDump}, last first. */
     Resumption afterDump(CheckpointOutcome outcome) {
-        Resumption r = new Resumption(outcome, millis);
-        for (Done d : done) {
-            try {
-                d.afterDump(r);
-            } catch (Exception e) {
-                r.failed(e);
-            }
-        }
-        return r;
+        return each(new Resumption(outcome, millis), Done::afterDump);
     }
 
     /** In a restored copy: every step's {@code afterRestore}, last first, timed into {@code restoreMillis}. */
     Resumption afterRestore(CheckpointOutcome outcome, Map<String, Long> restoreMillis) {
-        Resumption r = new Resumption(outcome, restoreMillis);
+        return each(new Resumption(outcome, restoreMillis), Done::afterRestore);
+    }
+
+    /** One hook of a {@link Done}. */
+    private interface Hook {
+        void call(Done done, Resumption r) throws Exception;
+    }
+
+    /** Calls {@code hook} of every step that ran, last first; a failure is collected, the next still called. */
+    private Resumption each(Resumption r, Hook hook) {
         for (Done d : done) {
             try {
-                d.afterRestore(r);
+                hook.call(d, r);
             } catch (Exception e) {
                 r.failed(e);
             }
