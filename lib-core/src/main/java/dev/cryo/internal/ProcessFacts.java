@@ -1,5 +1,6 @@
 package dev.cryo.internal;
 
+import dev.cryo.internal.os.LibC;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -206,40 +207,6 @@ public final class ProcessFacts {
         return Optional.empty();
     }
 
-    /** The image metadata key naming the directory the perf-data file was moved into before the dump. */
-    public static final String PERF_DATA_DIRECTORY_KEY = "perfData.directory";
-
-    /**
-     * Cryo's directory for a perf-data file that is no longer the JVM's: {@code hsperfdata_USER.cryo}
-     * beside {@code hsperfdata_USER}, on the same file system, where no JVM deletes anything.
-     */
-    public static Path perfDataGhostDirectory(Path perfDataFile) {
-        Path jvmDir = perfDataFile.toAbsolutePath().getParent();
-        return jvmDir.resolveSibling(jvmDir.getFileName() + ".cryo");
-    }
-
-    /**
-     * Creates {@code dir} (mode 0700) unless it exists, and checks that it is a directory of this
-     * user's that no one else may write, not a link (it lives in a shared /tmp).
-     *
-     * @throws IOException when it cannot be created or is not such a directory
-     */
-    public static void ensurePrivateDirectory(Path dir) throws IOException {
-        try {
-            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-        } catch (java.nio.file.FileAlreadyExistsException e) {
-            // checked below
-        }
-        var attrs = Files.readAttributes(dir, java.nio.file.attribute.PosixFileAttributes.class,
-                java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        Object uid = Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        if (!attrs.isDirectory() || !uid.equals(effectiveUid()) || !attrs.permissions().equals(
-                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"))) {
-            throw new IOException(dir + " is not a private directory of uid " + effectiveUid());
-        }
-    }
-
     /**
      * The JVM's shared performance-data file (/tmp/hsperfdata_USER/PID), when it is mapped.
      * The original JVM deletes it when it exits, and CRIU must find it again at restore: the
@@ -288,5 +255,15 @@ public final class ProcessFacts {
             return target.substring(1);
         }
         return target;
+    }
+
+    /** Whether this process's session leader lives in an outer PID namespace (getsid answers 0). */
+    public static boolean sessionLeaderOutside() {
+        return LibC.getsid(0) == 0;
+    }
+
+    /** Whether this process leads its process group, which makes setsid() fail. */
+    public static boolean leadsProcessGroup() {
+        return LibC.getpgid(0) == ProcessHandle.current().pid();
     }
 }

@@ -1,20 +1,18 @@
-package dev.cryo;
+package dev.cryo.internal.checkpoint;
 
+import dev.cryo.CheckpointException;
+import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuUnavailableException;
 import dev.cryo.internal.criu.LibCriu;
 
 /** Finds libcriu and the criu binary once per process and checks that CRIU is new enough. */
-final class CriuAccess {
+public final class CriuAccess {
     /** CRIU 4.0: older releases fail on current kernels (vDSO layout) and lack what Cryo uses. */
     static final int MINIMUM_VERSION = 40000;
     /** CRIU 4.2: older releases cannot dump any TCP socket on kernels 6.16+ ("Can't get 1:16 opt"). */
-    static final int TCP_SOCKETS_VERSION = 40200;
-
-    /** Set by the launcher for the app it starts: the version of the criu binary it checked. */
-    static final String VERSION_ENV = "CRYO_CRIU_CHECKED_VERSION";
-    static final String BINARY_ENV = "CRYO_CRIU_CHECKED_BINARY";
+    public static final int TCP_SOCKETS_VERSION = 40200;
 
     private static LibCriu checked;
     private static int version;
@@ -22,7 +20,7 @@ final class CriuAccess {
 
     private CriuAccess() {}
 
-    static synchronized LibCriu libCriu() throws CheckpointException {
+    static synchronized LibCriu libCriu(ApiAccess api) throws CheckpointException {
         if (checked != null) {
             return checked;
         }
@@ -31,13 +29,13 @@ final class CriuAccess {
             lib = LibCriu.load(CriuLocation.resolve(null, null));
             version = checkedByLauncher(lib.location()).orElseGet(lib::binaryVersion);
         } catch (CriuUnavailableException e) {
-            throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE, e.getMessage(), e);
+            throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE, e.getMessage(), e);
         } catch (CriuException e) {
-            throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE,
+            throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE,
                     "Cannot start CRIU: " + e.getMessage() + ". Check that it runs: " + locationHint(), e);
         }
         if (version < MINIMUM_VERSION) {
-            throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE, "CRIU "
+            throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE, "CRIU "
                     + LibCriu.formatVersion(version) + " at " + lib.location().binary() + " is too old: Cryo needs"
                     + " CRIU 4.0 or newer (older releases fail on current kernels). Run bin/bootstrap, which installs"
                     + " CRIU 4.2 into ~/.cryo/criu, or point CRYO_CRIU and CRYO_CRIU_LIB at a newer one.", null);
@@ -46,18 +44,10 @@ final class CriuAccess {
         return lib;
     }
 
-    /** bin/cryo checked the same CRIU before starting the app and says so in {@value #VERSION_ENV}. */
+    /** bin/cryo checked the same CRIU before starting the app and says so in its handoff. */
     private static java.util.Optional<Integer> checkedByLauncher(CriuLocation location) {
-        String v = System.getenv(VERSION_ENV);
-        String bin = System.getenv(BINARY_ENV);
-        if (v == null || bin == null || !bin.equals(location.binary().toString())) {
-            return java.util.Optional.empty();
-        }
-        try {
-            return java.util.Optional.of(Integer.parseInt(v));
-        } catch (NumberFormatException e) {
-            return java.util.Optional.empty();
-        }
+        return LaunchHandoff.current().flatMap(LaunchHandoff::criu)
+                .filter(c -> c.binary().equals(location.binary())).map(LaunchHandoff.CheckedCriu::version);
     }
 
     static synchronized int version() {
@@ -69,7 +59,7 @@ final class CriuAccess {
      * else the launcher's word, else {@code criu --version}; empty when CRIU cannot be found or run.
      * Never call it while this process is being dumped (it may start criu as a child).
      */
-    static synchronized java.util.OptionalInt versionIfKnown() {
+    public static synchronized java.util.OptionalInt versionIfKnown() {
         if (checked != null) {
             return java.util.OptionalInt.of(version);
         }
