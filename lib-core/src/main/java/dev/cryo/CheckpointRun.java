@@ -69,7 +69,13 @@ final class CheckpointRun {
     }
 
     private CheckpointOutcome locked() throws CheckpointException, RestoreException {
-        ImageStore store = new ImageStore(ImageLocation.resolve(options));
+        Optional<Path> location = ImageLocation.resolve(options);
+        if (location.isEmpty()) {
+            LOG.warn("Checkpoint skipped: {}", ImageLocation.NOT_CONFIGURED);
+            return new CheckpointOutcome(CheckpointOutcome.Kind.SKIPPED, null, null, ImageLocation.NOT_CONFIGURED,
+                    Duration.ZERO);
+        }
+        ImageStore store = new ImageStore(location.get());
         String buildKey = buildKey();
         Optional<String> skip = existingImage(store, buildKey);
         if (skip.isPresent()) {

@@ -3,7 +3,11 @@
  *
  * <h2>The call</h2>
  * An app calls {@link dev.cryo.Checkpointer#checkpointNow()} once its start-up is done. It returns
- * {@code SKIPPED}, touching nothing, when the image store already holds a whole image of this build
+ * {@code SKIPPED}, touching nothing, when no image directory is configured (no launcher, no
+ * {@link dev.cryo.CheckpointOptions#imageDirectory() option}, no {@code -Dcryo.image.dir}, no
+ * {@code CRYO_IMAGE_DIR}; the reason says how to set one, and {@code default} as the property's or
+ * the variable's value opts in to {@code ~/.cryo/images/<main class or jar>}), when the image
+ * store already holds a whole image of this build
  * (the same command line, working directory, JDK and class path files), or when another live
  * process is checkpointing the same build into the same store right now (a claim file holding its
  * pid; a claim whose holder died is taken over). Otherwise the call
