@@ -76,8 +76,9 @@ final class CheckpointRun {
                     Duration.ZERO);
         }
         ImageStore store = new ImageStore(location.get());
-        String buildKey = buildKey();
-        Optional<String> skip = existingImage(store, buildKey);
+        BuildKey.Parts build = buildKey();
+        String buildKey = build.key();
+        Optional<String> skip = existingImage(store, build);
         if (skip.isPresent()) {
             LOG.info("Checkpoint skipped: {}", skip.get());
             return new CheckpointOutcome(CheckpointOutcome.Kind.SKIPPED, null, null, skip.get(), Duration.ZERO);
@@ -97,7 +98,7 @@ final class CheckpointRun {
         }
         boolean restoredCopy = false;
         try {
-            CheckpointOutcome outcome = claimed(store, buildKey, criu);
+            CheckpointOutcome outcome = claimed(store, build, criu);
             restoredCopy = outcome.isRestored();
             return outcome;
         } catch (RestoreException e) {
@@ -112,25 +113,42 @@ final class CheckpointRun {
         }
     }
 
-    /** Why no new image is needed: a whole one of this build is already in the store. */
-    private static Optional<String> existingImage(ImageStore store, String buildKey) {
+    /**
+     * Why no new image is needed: a whole one of this build is already in the store. When the
+     * store holds images but none of this build, logs why the newest does not fit.
+     */
+    private static Optional<String> existingImage(ImageStore store, BuildKey.Parts build) {
         Map<String, String> here = RuntimeKey.current();
+        String newestMisfit = null;
         for (ImageStore.Image image : store.images()) {
-            if (image.defect().isEmpty() && buildKey.equals(image.metadata().get("build.key"))
-                    && RuntimeKey.misfit(image.metadata().asMap(), here).isEmpty()) {
+            if (image.defect().isPresent()) {
+                continue;
+            }
+            Map<String, String> metadata = image.metadata().asMap();
+            Optional<String> misfit = BuildKey.misfit(metadata, build).or(() -> RuntimeKey.misfit(metadata, here));
+            if (misfit.isEmpty()) {
                 return Optional.of("image " + image.id() + " of this build is already in " + store.root()
                         + " (restore it with bin/cryo run, or delete it to checkpoint again)");
             }
+            if (newestMisfit == null) {
+                newestMisfit = "image " + image.id() + " does not fit: " + misfit.get();
+            }
+        }
+        if (newestMisfit != null) {
+            LOG.info("No image in {} fits this process, so a new one is written; the newest: {}", store.root(),
+                    newestMisfit);
         }
         return Optional.empty();
     }
 
-    private static String buildKey() {
+    /** The launcher's key when it started this process, with the parts as this process sees them. */
+    private static BuildKey.Parts buildKey() {
+        BuildKey.Parts own = BuildKey.parts(ProcessFacts.commandLine(), Path.of("").toAbsolutePath());
         String key = System.getenv(BuildKey.ENV);
-        return key != null && !key.isBlank() ? key : BuildKey.of(ProcessFacts.commandLine(), Path.of("").toAbsolutePath());
+        return key != null && !key.isBlank() ? new BuildKey.Parts(key, own.parts()) : own;
     }
 
-    private CheckpointOutcome claimed(ImageStore store, String buildKey, LibCriu criu)
+    private CheckpointOutcome claimed(ImageStore store, BuildKey.Parts build, LibCriu criu)
             throws CheckpointException, RestoreException {
         Optional<GpuCheckpoint> gpu = detectGpu();
         Checkpointer.refreshGpus(); // the list at checkpoint, so that a restored copy can say what changed
@@ -167,7 +185,7 @@ final class CheckpointRun {
             throw ce;
         }
 
-        Map<String, String> metadata = describe(id, tmp, buildKey);
+        Map<String, String> metadata = describe(id, tmp, build);
         for (Preflight.Finding f : Preflight.check()) {
             LOG.warn("Before the checkpoint: {}", f);
         }
@@ -594,7 +612,7 @@ final class CheckpointRun {
         return fs.isReadOnly();
     }
 
-    private Map<String, String> describe(String id, Path tmp, String buildKey) {
+    private Map<String, String> describe(String id, Path tmp, BuildKey.Parts build) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("format", Integer.toString(ImageMetadata.FORMAT));
         m.put("id", id);
@@ -609,7 +627,8 @@ final class CheckpointRun {
         m.put("java.home", System.getProperty("java.home"));
         m.put("os.arch", System.getProperty("os.arch"));
         m.put("os.kernel", System.getProperty("os.version"));
-        m.put("build.key", buildKey);
+        m.put(BuildKey.METADATA_KEY, build.key());
+        m.putAll(build.asMetadata());
         m.put("criu.version", LibCriu.formatVersion(CriuAccess.version()));
         // The dump's own images-directory descriptor is in the image; restore maps its old path.
         m.put("criu.dumpDirectory", tmp.toString());

@@ -54,7 +54,8 @@
  * <h2>Which image fits</h2>
  * An image restores only where both its keys match: the build (command line and JVM options,
  * working directory, JDK, and the contents of the class path and other files named on the command
- * line, by SHA-256) and the runtime (CPU model and feature flags, kernel, and where the checkpoint machine
+ * line, by SHA-256; in class-path directories, image stores and log files are skipped, see the
+ * README) and the runtime (CPU model and feature flags, kernel, and where the checkpoint machine
  * had them the NVIDIA driver version and GPU models). Images of one app for different runtimes
  * live side by side; a start picks the newest that fits, or starts cold and says why not.
  *

@@ -3,13 +3,19 @@ package dev.cryo.internal;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -19,59 +25,151 @@ import java.util.stream.Stream;
  * argument (a SHA-256 digest of each file, remembered by {@link ContentDigests} so that a restore
  * reads none of them). The launcher computes it for the command it is given; an image restores
  * only for the same key. A rebuild that produces the same bytes keeps the key.
+ *
+ * <p>In a class path directory the key covers what a build puts there, {@code .class} files and
+ * resources, and skips what a running app writes there, by this rule:
+ * <ul>
+ *   <li>an image store: a directory holding {@value ImageMetadata#FILE_NAME} or an entry named
+ *       {@code img-*}, {@code .tmp-*}, {@code .checkpointing-*} or {@code last-failed-*}, and a
+ *       directory itself named {@code img-*} or {@code .tmp-*};</li>
+ *   <li>log and run files: names ending in {@code .log}, {@code .pid}, {@code .lock}, {@code .tmp},
+ *       {@code .swp}, {@code .hprof} or {@code .jfr}, and rotated logs ({@code *.log.*}).</li>
+ * </ul>
+ * Any other file the app writes below a class path directory is part of the build: keep data
+ * elsewhere. Jars count by their whole contents.
+ *
+ * <p>The key is made of parts ({@link Parts}: the JDK, the working directory, the arguments, one
+ * digest per class path entry and file argument), recorded in the image as {@code build.*}, so
+ * that {@link #misfit} can say which part differs when an image is of another build.
  */
 public final class BuildKey {
     /** The launcher hands the key it computed to the app through this variable. */
     public static final String ENV = "CRYO_BUILD_KEY";
+    /** The metadata entry holding the key; the parts are under {@value #PART_PREFIX}. */
+    public static final String METADATA_KEY = "build.key";
+    static final String PART_PREFIX = "build.part.";
+    private static final String JDK = "jdk";
+    private static final String CWD = "cwd";
+    private static final String ARGS = "args";
+    private static final String ENTRY = "entry ";
     private static final Set<String> PATH_OPTIONS =
             Set.of("-cp", "-classpath", "--class-path", "-jar", "--module-path", "-p");
+    private static final List<String> STORE_ENTRY_PREFIXES =
+            List.of(ImageStore.IMAGE_PREFIX, ImageStore.TEMP_PREFIX, ".checkpointing-", "last-failed-");
+    private static final List<String> RUN_FILE_SUFFIXES =
+            List.of(".log", ".pid", ".lock", ".tmp", ".swp", ".hprof", ".jfr");
     private static final int MAX_FILES_PER_DIRECTORY = 50_000;
 
     private BuildKey() {}
 
+    /**
+     * A build key and what it was made of, in order: {@code jdk}, {@code cwd}, {@code args}, then
+     * {@code entry <absolute path>} for each class path entry and file argument.
+     */
+    public record Parts(String key, Map<String, String> parts) {
+        /** The parts as image metadata entries. */
+        public Map<String, String> asMetadata() {
+            Map<String, String> m = new LinkedHashMap<>();
+            parts.forEach((name, value) -> m.put(PART_PREFIX + name, value));
+            return m;
+        }
+    }
+
     /** The key of {@code command} run in {@code cwd}. */
     public static String of(List<String> command, Path cwd) {
-        MessageDigest sha = sha256();
-        update(sha, "cwd", cwd.toAbsolutePath().normalize().toString());
+        return parts(command, cwd).key();
+    }
+
+    /** The key of {@code command} run in {@code cwd}, with its parts. */
+    public static Parts parts(List<String> command, Path cwd) {
+        Map<String, String> parts = new LinkedHashMap<>();
+        parts.put(JDK, command.isEmpty() ? "?" : describeExecutable(command.get(0)));
+        parts.put(CWD, cwd.toAbsolutePath().normalize().toString());
+        MessageDigest args = sha256();
+        command.forEach(a -> update(args, "arg", a));
+        parts.put(ARGS, hex(args));
         for (int i = 0; i < command.size(); i++) {
             String arg = command.get(i);
-            update(sha, "arg", arg);
-            if (i == 0) {
-                describeExecutable(sha, arg);
-            }
             if (PATH_OPTIONS.contains(arg) && i + 1 < command.size()) {
                 for (String entry : command.get(i + 1).split(":")) {
-                    describePath(sha, cwd, entry);
+                    describePath(parts, cwd, entry);
                 }
-            } else if (arg.startsWith("-")) {
-                continue;
-            } else {
-                Path p = cwd.resolve(arg);
-                if (Files.isRegularFile(p)) {
-                    describePath(sha, cwd, arg);
-                }
+                i++;
+            } else if (i > 0 && !arg.startsWith("-") && Files.isRegularFile(cwd.resolve(arg))) {
+                describePath(parts, cwd, arg);
             }
         }
         ContentDigests.save();
-        return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
+        MessageDigest sha = sha256();
+        parts.forEach((name, value) -> update(sha, name, value));
+        return new Parts(hex(sha), java.util.Collections.unmodifiableMap(parts));
     }
 
-    private static void describeExecutable(MessageDigest sha, String program) {
+    /**
+     * Which part of the build differs between an image with {@code metadata} and {@code here}, in
+     * words; empty when the keys are equal.
+     */
+    public static Optional<String> misfit(Map<String, String> metadata, Parts here) {
+        if (here.key().equals(metadata.get(METADATA_KEY))) {
+            return Optional.empty();
+        }
+        Map<String, String> then = new LinkedHashMap<>();
+        metadata.forEach((k, v) -> {
+            if (k.startsWith(PART_PREFIX)) {
+                then.put(k.substring(PART_PREFIX.length()), v);
+            }
+        });
+        if (then.isEmpty()) {
+            return Optional.of("it was made from another command or build (class path, JDK or arguments differ;"
+                    + " the image does not say which)");
+        }
+        List<String> differences = new ArrayList<>();
+        if (!here.parts().get(JDK).equals(then.get(JDK))) {
+            differences.add("another JDK (then " + then.get(JDK) + ", now " + here.parts().get(JDK) + ")");
+        }
+        if (!here.parts().get(CWD).equals(then.get(CWD))) {
+            differences.add("another working directory (then " + then.get(CWD) + ")");
+        }
+        if (!here.parts().get(ARGS).equals(then.get(ARGS))) {
+            differences.add("other command line arguments");
+        }
+        here.parts().forEach((name, value) -> {
+            if (name.startsWith(ENTRY)) {
+                String was = then.get(name);
+                String path = name.substring(ENTRY.length());
+                if (was == null) {
+                    differences.add("class path entry " + path + " is new");
+                } else if (!was.equals(value)) {
+                    differences.add("class path entry " + path + " changed");
+                }
+            }
+        });
+        then.keySet().stream().filter(n -> n.startsWith(ENTRY) && !here.parts().containsKey(n))
+                .forEach(n -> differences.add("class path entry " + n.substring(ENTRY.length()) + " is gone"));
+        if (differences.isEmpty()) {
+            differences.add("its build key differs");
+        }
+        return Optional.of("it was made from another build: " + String.join("; ", differences));
+    }
+
+    private static String describeExecutable(String program) {
         Path exe = resolveOnPath(program);
         if (exe == null) {
-            return;
+            return program;
         }
         try {
             Path real = exe.toRealPath();
-            update(sha, "exe", real.toString());
             // A JDK update keeps bin/java's path but changes its release file.
             Path release = real.getParent() != null && real.getParent().getParent() != null
                     ? real.getParent().getParent().resolve("release") : null;
             if (release != null && Files.isRegularFile(release)) {
+                MessageDigest sha = sha256();
                 update(sha, "release", Files.readString(release, StandardCharsets.UTF_8));
+                return real + " release " + hex(sha).substring(0, 12);
             }
+            return real.toString();
         } catch (IOException e) {
-            update(sha, "exe-unreadable", program);
+            return program + " (unreadable)";
         }
     }
 
@@ -93,14 +191,17 @@ public final class BuildKey {
         return null;
     }
 
-    private static void describePath(MessageDigest sha, Path cwd, String entry) {
+    private static void describePath(Map<String, String> parts, Path cwd, String entry) {
         if (entry.isEmpty()) {
             return;
         }
+        MessageDigest sha = sha256();
+        String name;
         if (entry.endsWith("/*") || entry.equals("*")) {
-            Path dir = cwd.resolve(entry.substring(0, entry.length() - 1));
+            Path dir = cwd.resolve(entry.substring(0, entry.length() - 1)).toAbsolutePath().normalize();
+            name = dir + "/*";
             try (DirectoryStream<Path> jars = Files.newDirectoryStream(dir, "*.{jar,JAR}")) {
-                java.util.List<Path> sorted = new java.util.ArrayList<>();
+                List<Path> sorted = new ArrayList<>();
                 jars.forEach(sorted::add);
                 sorted.sort(null);
                 for (Path jar : sorted) {
@@ -109,19 +210,66 @@ public final class BuildKey {
             } catch (IOException e) {
                 update(sha, "missing", entry);
             }
-            return;
-        }
-        Path p = cwd.resolve(entry);
-        if (Files.isDirectory(p)) {
-            try (Stream<Path> files = Files.walk(p)) {
-                files.filter(Files::isRegularFile).sorted().limit(MAX_FILES_PER_DIRECTORY)
-                        .forEach(f -> describeFile(sha, f));
-            } catch (IOException | java.io.UncheckedIOException e) {
-                update(sha, "unreadable", entry);
-            }
         } else {
-            describeFile(sha, p);
+            Path p = cwd.resolve(entry).toAbsolutePath().normalize();
+            name = p.toString();
+            if (Files.isDirectory(p)) {
+                try {
+                    for (Path f : buildFiles(p)) {
+                        describeFile(sha, f);
+                    }
+                } catch (IOException | java.io.UncheckedIOException e) {
+                    update(sha, "unreadable", entry);
+                }
+            } else {
+                describeFile(sha, p);
+            }
         }
+        parts.put(ENTRY + name, hex(sha));
+    }
+
+    /** The files of class path directory {@code root} the key covers (see the class comment), sorted. */
+    static List<Path> buildFiles(Path root) throws IOException {
+        List<Path> files = new ArrayList<>();
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                return isImageStore(dir) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                boolean regular = attrs.isRegularFile() || attrs.isSymbolicLink() && Files.isRegularFile(file);
+                if (regular && !isRunFile(file.getFileName().toString())) {
+                    files.add(file);
+                }
+                return files.size() < MAX_FILES_PER_DIRECTORY ? FileVisitResult.CONTINUE : FileVisitResult.TERMINATE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                throw e;
+            }
+        });
+        files.sort(null);
+        return files;
+    }
+
+    /** A Cryo image store, an image, or a directory named like an image. */
+    private static boolean isImageStore(Path dir) throws IOException {
+        String name = dir.getFileName() == null ? "" : dir.getFileName().toString();
+        if (name.startsWith(ImageStore.IMAGE_PREFIX) || name.startsWith(ImageStore.TEMP_PREFIX)) {
+            return true;
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.map(p -> p.getFileName().toString()).anyMatch(n -> n.equals(ImageMetadata.FILE_NAME)
+                    || STORE_ENTRY_PREFIXES.stream().anyMatch(n::startsWith));
+        }
+    }
+
+    /** A file a running app writes: a log (also rotated), a pid or lock file, a heap dump or recording. */
+    private static boolean isRunFile(String name) {
+        return RUN_FILE_SUFFIXES.stream().anyMatch(name::endsWith) || name.contains(".log.");
     }
 
     private static void describeFile(MessageDigest sha, Path file) {
@@ -138,6 +286,10 @@ public final class BuildKey {
         sha.update((byte) 0);
         sha.update(value.getBytes(StandardCharsets.UTF_8));
         sha.update((byte) 0);
+    }
+
+    private static String hex(MessageDigest sha) {
+        return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
     }
 
     private static MessageDigest sha256() {

@@ -152,7 +152,8 @@ public final class Launcher {
             return USAGE;
         }
         Path cwd = Path.of("").toAbsolutePath();
-        String key = BuildKey.of(command, cwd);
+        BuildKey.Parts build = BuildKey.parts(command, cwd);
+        String key = build.key();
         phase("buildKey");
         ImageStore images = new ImageStore(store);
         int stale = images.removeStale();
@@ -160,7 +161,7 @@ public final class Launcher {
             say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
         }
         if (!cold) {
-            Optional<ImageStore.Image> fit = choose(images, key);
+            Optional<ImageStore.Image> fit = choose(images, build);
             phase("chooseImage");
             if (fit.isPresent()) {
                 OptionalInt restored = restore(fit.get());
@@ -173,7 +174,8 @@ public final class Launcher {
     }
 
     /** The newest image that is whole and made from this command; prints why others do not fit. */
-    private Optional<ImageStore.Image> choose(ImageStore images, String key) {
+    private Optional<ImageStore.Image> choose(ImageStore images, BuildKey.Parts build) {
+        String key = build.key();
         List<ImageStore.Image> all = images.images();
         if (all.isEmpty()) {
             say("no image in " + store + " yet: starting cold; the app's checkpointNow() will write one");
@@ -204,9 +206,9 @@ public final class Launcher {
                 say("image " + image.id() + " cannot be restored now: " + filesMisfit.get());
                 continue;
             }
-            if (!key.equals(image.metadata().get("build.key"))) {
-                say("image " + image.id() + " was made from another command or build (class path, JDK or"
-                        + " arguments differ)");
+            Optional<String> buildMisfit = BuildKey.misfit(image.metadata().asMap(), build);
+            if (buildMisfit.isPresent()) {
+                say("image " + image.id() + " does not fit: " + buildMisfit.get());
                 continue;
             }
             return Optional.of(image);
