@@ -29,9 +29,10 @@ import java.util.stream.Stream;
  * <p>In a class path directory the key covers what a build puts there, {@code .class} files and
  * resources, and skips what a running app writes there, by this rule:
  * <ul>
- *   <li>an image store: a directory holding {@value ImageMetadata#FILE_NAME} or an entry named
- *       {@code img-*}, {@code .tmp-*}, {@code .checkpointing-*} or {@code last-failed-*}, and a
- *       directory itself named {@code img-*} or {@code .tmp-*};</li>
+ *   <li>an image store: a directory below the class path directory that holds an image (a
+ *       directory with {@value ImageMetadata#FILE_NAME}) or an entry named {@code .tmp-*},
+ *       {@code .checkpointing-*}, {@code .restore-*} or {@code last-failed-*}; and those entries
+ *       themselves wherever they are (also when the class path directory is itself the store);</li>
  *   <li>log and run files: names ending in {@code .log}, {@code .pid}, {@code .lock}, {@code .tmp},
  *       {@code .swp}, {@code .hprof} or {@code .jfr}, and rotated logs ({@code *.log.*}).</li>
  * </ul>
@@ -55,7 +56,7 @@ public final class BuildKey {
     private static final Set<String> PATH_OPTIONS =
             Set.of("-cp", "-classpath", "--class-path", "-jar", "--module-path", "-p");
     private static final List<String> STORE_ENTRY_PREFIXES =
-            List.of(ImageStore.IMAGE_PREFIX, ImageStore.TEMP_PREFIX, ".checkpointing-", "last-failed-");
+            List.of(ImageStore.TEMP_PREFIX, ".checkpointing-", ".restore-", "last-failed-");
     private static final List<String> RUN_FILE_SUFFIXES =
             List.of(".log", ".pid", ".lock", ".tmp", ".swp", ".hprof", ".jfr");
     private static final int MAX_FILES_PER_DIRECTORY = 50_000;
@@ -234,13 +235,14 @@ public final class BuildKey {
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                return isImageStore(dir) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+                boolean skip = !dir.equals(root) && (isStoreEntry(dir) || isImageStore(dir));
+                return skip ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
             }
 
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
                 boolean regular = attrs.isRegularFile() || attrs.isSymbolicLink() && Files.isRegularFile(file);
-                if (regular && !isRunFile(file.getFileName().toString())) {
+                if (regular && !isRunFile(file.getFileName().toString()) && !isStoreEntry(file)) {
                     files.add(file);
                 }
                 return files.size() < MAX_FILES_PER_DIRECTORY ? FileVisitResult.CONTINUE : FileVisitResult.TERMINATE;
@@ -255,15 +257,17 @@ public final class BuildKey {
         return files;
     }
 
-    /** A Cryo image store, an image, or a directory named like an image. */
+    /** An image, an image being written, or another file a Cryo image store keeps. */
+    private static boolean isStoreEntry(Path p) {
+        String name = p.getFileName() == null ? "" : p.getFileName().toString();
+        return STORE_ENTRY_PREFIXES.stream().anyMatch(name::startsWith)
+                || Files.isRegularFile(p.resolve(ImageMetadata.FILE_NAME));
+    }
+
+    /** A directory holding an image store's entries. */
     private static boolean isImageStore(Path dir) throws IOException {
-        String name = dir.getFileName() == null ? "" : dir.getFileName().toString();
-        if (name.startsWith(ImageStore.IMAGE_PREFIX) || name.startsWith(ImageStore.TEMP_PREFIX)) {
-            return true;
-        }
         try (Stream<Path> entries = Files.list(dir)) {
-            return entries.map(p -> p.getFileName().toString()).anyMatch(n -> n.equals(ImageMetadata.FILE_NAME)
-                    || STORE_ENTRY_PREFIXES.stream().anyMatch(n::startsWith));
+            return entries.anyMatch(BuildKey::isStoreEntry);
         }
     }
 

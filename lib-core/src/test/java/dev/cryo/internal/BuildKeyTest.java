@@ -80,6 +80,24 @@ class BuildKeyTest {
     }
 
     @Test
+    @DisplayName("a class path directory that is itself the image store: its images are skipped, its classes kept")
+    void classPathDirectoryIsTheStore() throws Exception {
+        Path classes = Files.createDirectories(dir.resolve("classes"));
+        Files.writeString(classes.resolve("Main.class"), "cafebabe-1");
+        List<String> cmd = List.of("java", "-cp", classes.toString(), "Main");
+        String before = BuildKey.of(cmd, dir);
+        Path image = Files.createDirectories(classes.resolve("img-20261202T000000Z-0000"));
+        Files.writeString(image.resolve(ImageMetadata.FILE_NAME), "format=1");
+        Files.createDirectories(classes.resolve(".tmp-20261202T000001Z-0001-77"));
+        Files.writeString(classes.resolve(".tmp-20261202T000001Z-0001-77/pages-1.img"), "pages");
+        Files.writeString(classes.resolve(".checkpointing-abc"), "77");
+        Files.writeString(classes.resolve(".restore-77.properties"), "gpu.map=0=1");
+        assertEquals(before, BuildKey.of(cmd, dir));
+        Files.writeString(classes.resolve("Main.class"), "cafebabe-2");
+        assertNotEquals(before, BuildKey.of(cmd, dir), "its classes still count");
+    }
+
+    @Test
     @DisplayName("the misfit names the arguments, a new or a gone class path entry")
     void misfitNamesThePart() throws Exception {
         Path a = Files.writeString(dir.resolve("a.jar"), "a");
