@@ -28,8 +28,9 @@ class BuildKeyEndToEndTest {
         Path classes = Files.createDirectories(dir.resolve("app"));
         Path extra = Files.writeString(classes.resolve("Extra.class"), "v1");
         Path store = classes.resolve("data/images");
+        // No perf-data file: another JVM starting on this machine may delete CRIU's ghost copy of it mid-restore.
         List<String> app = List.of(ChildJvm.JAVA.toString(), "--enable-native-access=ALL-UNNAMED", "-Xshare:auto",
-                "-cp", classes + ":" + ChildJvm.CLASS_PATH, "dev.cryo.testapp.StatefulApp", "--entries", "1000");
+                "-XX:-UsePerfData", "-cp", classes + ":" + ChildJvm.CLASS_PATH, "dev.cryo.testapp.StatefulApp", "--entries", "1000");
 
         Result cold = run(launcher(store, List.of(), app), dir, "cold");
         assertTrue(cold.has("OUTCOME CHECKPOINTED"), cold::toString);
