@@ -312,7 +312,7 @@ class FailureModesEndToEndTest {
         while (System.nanoTime() < deadline) {
             assertTrue(launcher.isAlive(), "the app ended before its dump was caught");
             if (criu < 0) {
-                criu = criuSwrkPid();
+                criu = criuSwrkPid(launcher);
             }
             if (criu > 0 && pagesBeingWritten()) {
                 return criu;
@@ -329,7 +329,7 @@ class FailureModesEndToEndTest {
             if (!launcher.isAlive()) {
                 throw new AssertionError("the app ended before its dump was caught:\n" + ChildJvm.read(dir, "app", -1));
             }
-            long criu = criuSwrkPid();
+            long criu = criuSwrkPid(launcher);
             if (criu > 0 && !temporaries(store()).isEmpty()) {
                 return criu;
             }
@@ -351,20 +351,18 @@ class FailureModesEndToEndTest {
         return false;
     }
 
-    /** The pid of a running "criu swrk" (libcriu's CRIU service), or -1. */
-    private static long criuSwrkPid() throws IOException {
-        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            for (Path p : procs.filter(d -> d.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
-                try {
-                    String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
-                    if (cmdline.contains("criu swrk")) {
-                        return Long.parseLong(p.getFileName().toString());
-                    }
-                } catch (IOException e) {
-                    // Gone meanwhile.
-                }
+    /**
+     * The pid of a "criu swrk" (libcriu's CRIU service) started below {@code launcher}, or -1. Only
+     * its own descendants: other test runs on this machine have CRIUs of their own, never to be killed.
+     */
+    private static long criuSwrkPid(Process launcher) {
+        return launcher.descendants().filter(h -> {
+            try {
+                byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline"));
+                return new String(raw).replace('\0', ' ').contains("criu swrk");
+            } catch (IOException e) {
+                return false; // gone meanwhile
             }
-        }
-        return -1;
+        }).mapToLong(ProcessHandle::pid).findFirst().orElse(-1);
     }
 }
