@@ -312,7 +312,7 @@ class FailureModesEndToEndTest {
         while (System.nanoTime() < deadline) {
             assertTrue(launcher.isAlive(), "the app ended before its dump was caught");
             if (criu < 0) {
-                criu = criuSwrkPid(launcher);
+                criu = criuSwrkPid();
             }
             if (criu > 0 && pagesBeingWritten()) {
                 return criu;
@@ -329,7 +329,7 @@ class FailureModesEndToEndTest {
             if (!launcher.isAlive()) {
                 throw new AssertionError("the app ended before its dump was caught:\n" + ChildJvm.read(dir, "app", -1));
             }
-            long criu = criuSwrkPid(launcher);
+            long criu = criuSwrkPid();
             if (criu > 0 && !temporaries(store()).isEmpty()) {
                 return criu;
             }
@@ -352,17 +352,23 @@ class FailureModesEndToEndTest {
     }
 
     /**
-     * The pid of a "criu swrk" (libcriu's CRIU service) started below {@code launcher}, or -1. Only
-     * its own descendants: other test runs on this machine have CRIUs of their own, never to be killed.
+     * The pid of a "criu swrk" (libcriu's CRIU service) working in this test's image store, or -1.
+     * Only its own: other test runs on this machine have CRIUs of their own, never to be killed, and
+     * libcriu's double fork leaves none of them below the app, but each works in its images directory.
      */
-    private static long criuSwrkPid(Process launcher) {
-        return launcher.descendants().filter(h -> {
-            try {
-                byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline"));
-                return new String(raw).replace('\0', ' ').contains("criu swrk");
-            } catch (IOException e) {
-                return false; // gone meanwhile
+    private long criuSwrkPid() throws IOException {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(d -> d.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                try {
+                    String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
+                    if (cmdline.contains("criu swrk") && Files.readSymbolicLink(p.resolve("cwd")).startsWith(store())) {
+                        return Long.parseLong(p.getFileName().toString());
+                    }
+                } catch (IOException e) {
+                    // Gone meanwhile.
+                }
             }
-        }).mapToLong(ProcessHandle::pid).findFirst().orElse(-1);
+        }
+        return -1;
     }
 }
