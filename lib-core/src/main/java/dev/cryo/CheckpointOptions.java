@@ -55,7 +55,9 @@ public final class CheckpointOptions {
     /**
      * The image store set in code, if any. Where the snapshot really goes is decided in this order:
      * the launcher's {@code --image} (when started by {@code bin/cryo}), this option, the system
-     * property {@code cryo.image.dir}, the environment variable {@code CRYO_IMAGE_DIR}, then
+     * property {@code cryo.image.dir}, the environment variable {@code CRYO_IMAGE_DIR}. There is no
+     * implicit default: with none of them, {@code checkpointNow()} returns {@code SKIPPED} and says
+     * how to set one. The value {@code default} for the property or the variable opts in to
      * {@code ~/.cryo/images/<main class or jar>}.
      */
     public Optional<Path> imageDirectory() {

@@ -3,9 +3,13 @@
  *
  * <h2>The call</h2>
  * An app calls {@link dev.cryo.Checkpointer#checkpointNow()} once its start-up is done. It returns
- * {@code SKIPPED}, touching nothing, when the image store already holds an image the launcher would
- * restore here (whole, of this build: the same command line, working directory, JDK and class path
- * files; of this runtime, GPUs and open files; see "Which image fits"), or when another live
+ * {@code SKIPPED}, touching nothing, when no image directory is configured (no launcher, no
+ * {@link dev.cryo.CheckpointOptions#imageDirectory() option}, no {@code -Dcryo.image.dir}, no
+ * {@code CRYO_IMAGE_DIR}; the reason says how to set one, and {@code default} as the property's or
+ * the variable's value opts in to {@code ~/.cryo/images/<main class or jar>}), when the image
+ * store already holds an image the launcher would restore here (whole, of this build: the same
+ * command line, working directory, JDK and class path files; of this runtime, GPUs and open files;
+ * see "Which image fits"), or when another live
  * process is checkpointing the same build into the same store right now (a claim file holding its
  * pid; a claim whose holder died is taken over). Otherwise the call
  * <ol>
@@ -55,7 +59,8 @@
  * <h2>Which image fits</h2>
  * An image restores only where both its keys match: the build (command line and JVM options,
  * working directory, JDK, and the contents of the class path and other files named on the command
- * line, by SHA-256) and the runtime (CPU model and feature flags, kernel, and where the checkpoint machine
+ * line, by SHA-256; in class-path directories, image stores and log files are skipped, see the
+ * README) and the runtime (CPU model and feature flags, kernel, and where the checkpoint machine
  * had them the NVIDIA driver version and GPU models). Images of one app for different runtimes
  * live side by side; a start picks the newest that fits, or starts cold and says why not.
  *

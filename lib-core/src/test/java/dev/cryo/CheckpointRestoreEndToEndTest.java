@@ -252,7 +252,7 @@ class CheckpointRestoreEndToEndTest {
         assertEquals(0, first.exit(), first::toString);
         Result other = run(launcher(store(), List.of(), app("--entries", "2000")), dir, "other");
         assertEquals(0, other.exit(), other::toString);
-        assertTrue(other.err().contains("was made from another command or build"), other::toString);
+        assertTrue(other.err().contains("was made from another build: other command line arguments"), other::toString);
         assertTrue(other.has("OUTCOME CHECKPOINTED"), other::toString);
         assertEquals(2, images(store()).size(), "both images live side by side");
     }

@@ -91,6 +91,8 @@ final class ChildJvm {
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .redirectOutput(dir.resolve(name + ".out").toFile())
                 .redirectError(dir.resolve(name + ".err").toFile());
+        // What a launcher running these tests would hand its app must not reach the children.
+        pb.environment().keySet().removeAll(List.of("CRYO_LAUNCHER", "CRYO_IMAGE_DIR", "CRYO_BUILD_KEY"));
         pb.environment().putAll(env);
         return pb.start();
     }

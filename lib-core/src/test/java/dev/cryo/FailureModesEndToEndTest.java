@@ -192,6 +192,23 @@ class FailureModesEndToEndTest {
     }
 
     @Test
+    @DisplayName("a bad launcher flag: one line on stderr, status 2, and the app never starts")
+    void badLauncherFlag() throws Exception {
+        Result r = run(launcher(store(), List.of("--pid-wait", "abc"), app("--entries", "1000")), dir, "launcher");
+        assertEquals(2, r.exit(), r::toString);
+        assertEquals("cryo: --pid-wait needs seconds (a number from 0 to 86400, such as 5 or 0.5), not 'abc'"
+                + " (see cryo --help)\n", r.err(), r::toString);
+        assertEquals("", r.out(), "the app did not start");
+        assertFalse(Files.exists(store()), "nothing was written");
+
+        Path file = Files.writeString(dir.resolve("a-file"), "x");
+        Result image = run(launcher(file, List.of(), app("--entries", "1000")), dir, "file-image");
+        assertEquals(2, image.exit(), image::toString);
+        assertEquals(1, image.err().lines().count(), image::toString);
+        assertTrue(image.err().contains("is a file, not a directory"), image::toString);
+    }
+
+    @Test
     @DisplayName("JDK older than 22: the launcher refuses with the version found and the fix")
     void oldJdk() throws Exception {
         Optional<Path> old = olderJava();

@@ -14,16 +14,16 @@ import java.util.Optional;
  * onto the GPUs present (with the user's GPU map), and the files it had open are as CRIU needs
  * them (files it stores are put back, so not checked).
  *
- * @param buildKey the build key of the command being started
+ * @param build    the build of the command being started (its key and, where known, the key's parts)
  * @param runtime  this machine's runtime
  * @param gpus     the GPUs present
  * @param gpuMap   the user's GPU map ({@code --gpu-map}), empty when none
  */
-public record ImageFit(String buildKey, RuntimeKey runtime, List<GpuDevice> gpus, Map<String, String> gpuMap) {
+public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice> gpus, Map<String, String> gpuMap) {
 
-    /** The rule for {@code buildKey} on this machine now. */
-    public static ImageFit here(String buildKey, Map<String, String> gpuMap) {
-        return new ImageFit(buildKey, RuntimeKey.current(), GpuInventory.present(), gpuMap);
+    /** The rule for {@code build} on this machine now. */
+    public static ImageFit here(BuildKey.Parts build, Map<String, String> gpuMap) {
+        return new ImageFit(build, RuntimeKey.current(), GpuInventory.present(), gpuMap);
     }
 
     /**
@@ -36,8 +36,9 @@ public record ImageFit(String buildKey, RuntimeKey runtime, List<GpuDevice> gpus
             return Optional.of("cannot be used: " + defect.get());
         }
         ImageMetadata m = image.metadata();
-        if (!buildKey.equals(m.buildKey())) {
-            return Optional.of("was made from another command or build (class path, JDK or arguments differ)");
+        Optional<String> otherBuild = BuildKey.misfit(m.build(), build);
+        if (otherBuild.isPresent()) {
+            return Optional.of("was made from another build: " + otherBuild.get());
         }
         Optional<String> other = m.runtime().flatMap(r -> r.misfit(runtime));
         if (other.isPresent()) {

@@ -24,7 +24,7 @@ import java.util.TreeMap;
  *
  * @param id          the image's id
  * @param created     when the checkpoint was taken (ISO-8601)
- * @param buildKey    the build the image was made from ({@link BuildKey})
+ * @param build       the build the image was made from: its key and the key's parts ({@link BuildKey})
  * @param process     the process dumped
  * @param runtime     the runtime it needs; empty in images older than runtime keys
  * @param criu        how CRIU dumped it, which the restore must repeat
@@ -35,13 +35,14 @@ import java.util.TreeMap;
  * @param timings     how long the checkpoint took
  * @param files       the image's files (relative names) and their sizes, metadata and logs excluded
  */
-public record ImageMetadata(String id, String created, String buildKey, Process process, Optional<RuntimeKey> runtime,
+public record ImageMetadata(String id, String created, BuildKey.Parts build, Process process, Optional<RuntimeKey> runtime,
         Criu criu, List<OpenFiles.Recorded> openFiles, List<StoredFiles.Stored> storedFiles, Optional<Gpu> gpu,
         List<GpuMemoryFiles.Region> gpuMemory, Timings timings, Map<String, Long> files) {
 
     public static final String FILE_NAME = "cryo-image.properties";
     /** The version of the file's layout; an image of another version is never restored. */
     public static final int FORMAT = 1;
+    private static final String BUILD_PART = "build.part.";
 
     public ImageMetadata {
         openFiles = List.copyOf(openFiles);
@@ -113,6 +114,11 @@ public record ImageMetadata(String id, String created, String buildKey, Process 
         }
     }
 
+    /** The build key the image was made from. */
+    public String buildKey() {
+        return build.key();
+    }
+
     /** The total size of the image's files. */
     public long imageBytes() {
         return files.values().stream().mapToLong(Long::longValue).sum();
@@ -120,13 +126,13 @@ public record ImageMetadata(String id, String created, String buildKey, Process 
 
     /** This metadata with the image's files listed. */
     public ImageMetadata withFiles(Map<String, Long> list) {
-        return new ImageMetadata(id, created, buildKey, process, runtime, criu, openFiles, storedFiles, gpu, gpuMemory,
+        return new ImageMetadata(id, created, build, process, runtime, criu, openFiles, storedFiles, gpu, gpuMemory,
                 timings, list);
     }
 
     /** This metadata with the checkpoint's timings. */
     public ImageMetadata withTimings(Timings t) {
-        return new ImageMetadata(id, created, buildKey, process, runtime, criu, openFiles, storedFiles, gpu, gpuMemory,
+        return new ImageMetadata(id, created, build, process, runtime, criu, openFiles, storedFiles, gpu, gpuMemory,
                 t, files);
     }
 
@@ -189,7 +195,8 @@ public record ImageMetadata(String id, String created, String buildKey, Process 
         m.put("os.kernel", process.osKernel());
         m.put("resident.bytes", Long.toString(process.residentBytes()));
         process.stdio().forEach((fd, key) -> m.put("stdio." + fd, key));
-        m.put("build.key", buildKey);
+        m.put("build.key", build.key());
+        build.parts().forEach((name, value) -> m.put(BUILD_PART + name, value));
         m.put("criu.version", criu.version());
         m.put("criu.dumpDirectory", criu.dumpDirectory());
         m.put("options.tcpEstablished", Boolean.toString(criu.tcpEstablished()));
@@ -290,14 +297,18 @@ public record ImageMetadata(String id, String created, String buildKey, Process 
         }
         Map<String, Long> steps = new LinkedHashMap<>();
         Map<String, Long> files = new TreeMap<>();
+        Map<String, String> buildParts = new LinkedHashMap<>();
         m.forEach((k, v) -> {
+            if (k.startsWith(BUILD_PART)) {
+                buildParts.put(k.substring(BUILD_PART.length()), v);
+            }
             if (k.startsWith("step.") && k.endsWith(".millis")) {
                 steps.put(k.substring(5, k.length() - 7), Long.parseLong(v));
             } else if (k.startsWith("file.")) {
                 files.put(k.substring(5), Long.parseLong(v));
             }
         });
-        return new ImageMetadata(m.getOrDefault("id", ""), m.getOrDefault("created", ""), required(m, "build.key"),
+        return new ImageMetadata(m.getOrDefault("id", ""), m.getOrDefault("created", ""), new BuildKey.Parts(required(m, "build.key"), buildParts),
                 process, runtime, criu, openFiles, stored, gpu, gpuMemory,
                 new Timings(number(m, "dump.millis"), number(m, "checkpoint.millis"), steps), files);
     }

@@ -26,7 +26,7 @@ class ImageFitTest {
 
     /** The rule for build {@code k} on a machine like this one, without GPUs. */
     private static ImageFit here() {
-        return new ImageFit("k", RuntimeKey.current(), List.of(), Map.of());
+        return new ImageFit(new BuildKey.Parts("k", Map.of()), RuntimeKey.current(), List.of(), Map.of());
     }
 
     private static String misfit(ImageFit fit, ImageStore.Image image) {
@@ -53,7 +53,7 @@ class ImageFitTest {
     void otherBuild() throws Exception {
         ImageMetadata m = TestImages.withRuntime(TestImages.metadata("a", "other"),
                 new RuntimeKey("Other CPU", "ffffffffffffffff", "1.0", "none", "none"));
-        assertTrue(misfit(here(), TestImages.commit(store(), m)).startsWith("was made from another command or build"));
+        assertTrue(misfit(here(), TestImages.commit(store(), m)).startsWith("was made from another build"));
     }
 
     @Test
@@ -74,9 +74,9 @@ class ImageFitTest {
     void gpus() throws Exception {
         ImageStore.Image image = TestImages.commit(store(), TestImages.withGpu(TestImages.metadata("a", "k"), List.of(H100)));
         assertTrue(misfit(here(), image).startsWith("cannot be restored here: "), misfit(here(), image));
-        ImageFit withH100 = new ImageFit("k", RuntimeKey.current(), List.of(H100), Map.of());
+        ImageFit withH100 = new ImageFit(new BuildKey.Parts("k", Map.of()), RuntimeKey.current(), List.of(H100), Map.of());
         assertEquals("fits", misfit(withH100, image));
-        ImageFit badMap = new ImageFit("k", RuntimeKey.current(), List.of(H100), Map.of("0", "5"));
+        ImageFit badMap = new ImageFit(new BuildKey.Parts("k", Map.of()), RuntimeKey.current(), List.of(H100), Map.of("0", "5"));
         assertTrue(misfit(badMap, image).contains("'5'"), misfit(badMap, image));
     }
 
@@ -107,6 +107,6 @@ class ImageFitTest {
         TestImages.commit(store, TestImages.metadata("20260102T000000Z-02", "k"));
         TestImages.commit(store, TestImages.metadata("20260103T000000Z-03", "other"));
         assertEquals("20260102T000000Z-02", here().newestFitting(store.images()).orElseThrow().id());
-        assertTrue(new ImageFit("none", RuntimeKey.current(), List.of(), Map.of()).newestFitting(store.images()).isEmpty());
+        assertTrue(new ImageFit(new BuildKey.Parts("none", Map.of()), RuntimeKey.current(), List.of(), Map.of()).newestFitting(store.images()).isEmpty());
     }
 }

@@ -25,7 +25,8 @@ class ImageMetadataTest {
         Map<String, Long> steps = new LinkedHashMap<>();
         steps.put("beforeCheckpoint", 3L);
         steps.put("criuDump", 420L);
-        return new ImageMetadata("20261202T010203Z-0a0b0c0d", "2026-12-02T01:02:03Z", "buildkey",
+        return new ImageMetadata("20261202T010203Z-0a0b0c0d", "2026-12-02T01:02:03Z",
+                new BuildKey.Parts("buildkey", Map.of("jdk", "/usr/lib/jvm/25/bin/java", "entry /work/a b.jar", "0a1b")),
                 new ImageMetadata.Process(4242, List.of("java", "-Dx=a b", "-cp", "x=y:z.jar", "Main", "é"), "/work dir",
                         "Main", "25.0.1", "OpenJDK 64-Bit Server VM 25.0.1", "/usr/lib/jvm/25", "amd64", "6.18.44",
                         123456789L, Map.of(0, "pipe:[1]", 1, "/dev/pts/0", 2, "/dev/pts/0")),
@@ -48,7 +49,7 @@ class ImageMetadataTest {
         ImageMetadata back = ImageMetadata.read(dir);
         assertEquals(m.id(), back.id());
         assertEquals(m.created(), back.created());
-        assertEquals(m.buildKey(), back.buildKey());
+        assertEquals(m.build(), back.build());
         assertEquals(m.process(), back.process());
         assertEquals(m.runtime(), back.runtime());
         assertEquals(m.criu(), back.criu());
@@ -86,7 +87,7 @@ class ImageMetadataTest {
     @DisplayName("a CPU-only image without runtime keys reads with neither GPU nor runtime")
     void optionalParts() throws IOException {
         ImageMetadata m = TestImages.metadata("x", "k");
-        ImageMetadata bare = new ImageMetadata(m.id(), m.created(), m.buildKey(), m.process(), Optional.empty(),
+        ImageMetadata bare = new ImageMetadata(m.id(), m.created(), m.build(), m.process(), Optional.empty(),
                 m.criu(), m.openFiles(), m.storedFiles(), m.gpu(), m.gpuMemory(), m.timings(), m.files());
         bare.write(dir);
         ImageMetadata back = ImageMetadata.read(dir);

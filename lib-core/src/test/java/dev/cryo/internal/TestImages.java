@@ -11,7 +11,7 @@ final class TestImages {
     private TestImages() {}
 
     static ImageMetadata metadata(String id, String buildKey) {
-        return new ImageMetadata(id, "2026-12-02T00:00:00Z", buildKey,
+        return new ImageMetadata(id, "2026-12-02T00:00:00Z", new BuildKey.Parts(buildKey, Map.of()),
                 new ImageMetadata.Process(4242, List.of("java", "-cp", "a b.jar", "Main"), "/work", "Main", "25",
                         "OpenJDK 64-Bit Server VM 25", "/usr/lib/jvm/25", "amd64", "6.18", 1 << 20, Map.of(0, "pipe:[1]")),
                 Optional.of(RuntimeKey.current()), new ImageMetadata.Criu("4.2.1", "/tmp/.tmp-x", false, false, false),
@@ -19,18 +19,18 @@ final class TestImages {
     }
 
     static ImageMetadata withGpu(ImageMetadata m, List<GpuDevice> devices) {
-        return new ImageMetadata(m.id(), m.created(), m.buildKey(), m.process(), m.runtime(), m.criu(), m.openFiles(),
+        return new ImageMetadata(m.id(), m.created(), m.build(), m.process(), m.runtime(), m.criu(), m.openFiles(),
                 m.storedFiles(), Optional.of(new ImageMetadata.Gpu(devices, "13.0", 1, 2, 3)), m.gpuMemory(),
                 m.timings(), m.files());
     }
 
     static ImageMetadata withFiles(ImageMetadata m, List<OpenFiles.Recorded> open, List<StoredFiles.Stored> stored) {
-        return new ImageMetadata(m.id(), m.created(), m.buildKey(), m.process(), m.runtime(), m.criu(), open, stored,
+        return new ImageMetadata(m.id(), m.created(), m.build(), m.process(), m.runtime(), m.criu(), open, stored,
                 m.gpu(), m.gpuMemory(), m.timings(), m.files());
     }
 
     static ImageMetadata withRuntime(ImageMetadata m, RuntimeKey runtime) {
-        return new ImageMetadata(m.id(), m.created(), m.buildKey(), m.process(), Optional.of(runtime), m.criu(),
+        return new ImageMetadata(m.id(), m.created(), m.build(), m.process(), Optional.of(runtime), m.criu(),
                 m.openFiles(), m.storedFiles(), m.gpu(), m.gpuMemory(), m.timings(), m.files());
     }
 

@@ -72,26 +72,38 @@ public final class CheckpointSequence {
 
     private CheckpointOutcome checked() throws CheckpointException, RestoreException {
         Optional<LaunchHandoff> handoff = LaunchHandoff.current();
-        ImageStore store = new ImageStore(ImageLocation.resolve(options, handoff));
-        String buildKey = handoff.map(LaunchHandoff::buildKey)
-                .orElseGet(() -> BuildKey.of(ProcessFacts.commandLine(), Path.of("").toAbsolutePath()));
+        Optional<Path> location = ImageLocation.resolve(options, handoff);
+        if (location.isEmpty()) {
+            LOG.warn("Checkpoint skipped: {}", ImageLocation.NOT_CONFIGURED);
+            return api.outcome(CheckpointOutcome.Kind.SKIPPED, null, null, ImageLocation.NOT_CONFIGURED, Duration.ZERO);
+        }
+        ImageStore store = new ImageStore(location.get());
+        // The parts as this process sees them (the class path walk is cached: only file attributes
+        // are read), under the key the launcher computed where it started this process.
+        BuildKey.Parts own = BuildKey.parts(ProcessFacts.commandLine(), Path.of("").toAbsolutePath());
+        BuildKey.Parts build = handoff.map(h -> new BuildKey.Parts(h.buildKey(), own.parts())).orElse(own);
         // The launcher's own rule: an image it would restore makes a new one needless, one it
         // refuses is replaced by this checkpoint.
-        ImageFit fit = ImageFit.here(buildKey, handoff.map(LaunchHandoff::gpuMap).orElse(Map.of()));
-        Optional<ImageStore.Image> existing = fit.newestFitting(store.images());
+        ImageFit fit = ImageFit.here(build, handoff.map(LaunchHandoff::gpuMap).orElse(Map.of()));
+        List<ImageStore.Image> images = store.images();
+        Optional<ImageStore.Image> existing = fit.newestFitting(images);
         if (existing.isPresent()) {
             return skipped("image " + existing.get().id() + " of this build is already in " + store.root()
                     + " (restore it with bin/cryo run, or delete it to checkpoint again)");
         }
+        if (!images.isEmpty()) {
+            LOG.info("No image in {} fits this process, so a new one is written; the newest, image {}, {}", store.root(),
+                    images.get(0).id(), fit.misfit(images.get(0)).orElse("fits"));
+        }
         Failures failures = new Failures(api, store.root());
         LibCriu criu = preflight(store, failures);
-        return steps(store, buildKey, criu, failures);
+        return steps(store, build, criu, failures);
     }
 
-    private CheckpointOutcome steps(ImageStore store, String buildKey, LibCriu criu, Failures failures)
+    private CheckpointOutcome steps(ImageStore store, BuildKey.Parts build, LibCriu criu, Failures failures)
             throws CheckpointException, RestoreException {
         Sequence steps = new Sequence(api);
-        ClaimStep.Claim claim = steps.run(new ClaimStep(store, buildKey, failures));
+        ClaimStep.Claim claim = steps.run(new ClaimStep(store, build.key(), failures));
         if (claim.file().isEmpty()) {
             return skipped("another process (" + claim.holder() + ") is checkpointing this build into "
                     + store.root() + " right now");
@@ -129,7 +141,7 @@ public final class CheckpointSequence {
         // Each step's time, for benchmarks and for users comparing images.
         ImageMetadata.Timings timings = new ImageMetadata.Timings(millis.getOrDefault("criuDump", 0L),
                 (System.nanoTime() - started) / 1_000_000, millis);
-        ImageMetadata metadata = new ImageMetadata(dir.id(), described.created(), buildKey, described.process(),
+        ImageMetadata metadata = new ImageMetadata(dir.id(), described.created(), build, described.process(),
                 Optional.of(described.runtime()), described.criu(), described.openFiles(), stored.files(),
                 suspended.map(GpuSuspendStep.Suspended::facts), inFiles, timings, Map.of());
         Path image = steps.run(new CommitStep(store, dir.tmp(), metadata, failures)).image();

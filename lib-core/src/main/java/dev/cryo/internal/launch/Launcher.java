@@ -1,492 +1,114 @@
 package dev.cryo.internal.launch;
 
-import dev.cryo.internal.BuildKey;
-import dev.cryo.internal.ImageFit;
-import dev.cryo.internal.ImageMetadata;
-import dev.cryo.internal.ImageStore;
-import dev.cryo.internal.JdkGenerators;
-import dev.cryo.internal.LaunchHandoff;
-import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
-import dev.cryo.internal.StoredFiles;
-import dev.cryo.internal.criu.CriuException;
-import dev.cryo.internal.criu.CriuLocation;
-import dev.cryo.internal.criu.CriuRequest;
-import dev.cryo.internal.criu.CriuUnavailableException;
-import dev.cryo.internal.criu.LibCriu;
-import dev.cryo.internal.os.LibC;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
-import java.util.Set;
-import sun.misc.Signal;
 
 /**
- * {@code bin/cryo}: starts an app from its newest fitting image, or cold when there is none.
+ * {@code bin/cryo}: picks the verb, has its flags parsed and checked, and runs it.
  *
  * <pre>
- * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS] [--quiet] [--cold] -- COMMAND...
+ * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold] -- COMMAND...
  * cryo list --image DIR [-- COMMAND...]
+ * cryo --help
  * </pre>
  *
- * A restored app becomes this launcher's child and writes to the launcher's stdin, stdout and
- * stderr; signals TERM, INT and HUP are passed on to it; the launcher exits with the app's status.
- * A missing, foreign, damaged or unrestorable image never stops the start: the reason is printed
- * and the app starts cold, with the image directory handed to it for its {@code checkpointNow()}
- * and {@code JDK_JAVA_OPTIONS} that open the JDK's random generators to Cryo (see JdkGenerators).
+ * A command line that cannot be run (an unknown verb or flag, a bad value, {@code --image} naming a
+ * file, a missing {@code --}) is one line on stderr and exit status {@value #USAGE}, before
+ * anything runs. Each verb is a {@link Verb}; {@link RunVerb} says what {@code run} does.
  */
 public final class Launcher {
     static final int USAGE = 2;
-    private static final String[] FORWARDED_SIGNALS = {"TERM", "INT", "HUP"};
-    private static final Map<String, Integer> SIGNAL_NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
+    static final long START_NANOS = System.nanoTime();
+    // How long the JVM took to reach the launcher (not counted in START_NANOS).
+    static final long JVM_UPTIME_AT_MAIN = System.currentTimeMillis() - ProcessFacts.startEpochMillis();
 
+    private final PrintStream out;
     private final PrintStream err;
-    private Path store;
-    private boolean quiet;
-    private boolean cold;
-    private String gpuMap;
-    private Duration pidWait = Duration.ofSeconds(5);
-    private String dumpTimeout; // seconds, handed to the cold app (CRYO_DUMP_TIMEOUT)
-    private boolean subreaper; // see subreaping()
-    private List<String> command = List.of();
-    private final long startNanos = System.nanoTime();
-    private final Map<String, Long> phases = new LinkedHashMap<>(); // restore-path phases, ms
-    private long phaseStart = startNanos;
-    // How long the JVM took to reach the launcher (not counted in startNanos).
-    private static final long JVM_UPTIME_AT_MAIN = System.currentTimeMillis() - ProcessFacts.startEpochMillis();
 
-    private void phase(String name) {
-        long now = System.nanoTime();
-        phases.merge(name, (now - phaseStart) / 1_000_000, Long::sum);
-        phaseStart = now;
-    }
-
-    Launcher(PrintStream err) {
+    Launcher(PrintStream out, PrintStream err) {
+        this.out = out;
         this.err = err;
     }
 
     public static void main(String[] args) {
-        System.exit(new Launcher(System.err).run(args));
+        System.exit(new Launcher(System.out, System.err).run(args));
+    }
+
+    /** The verbs, new for each run (a verb may keep state while it runs). */
+    static List<Verb> verbs() {
+        return List.of(new RunVerb(), new ListVerb());
     }
 
     int run(String[] args) {
-        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help")) {
-            usage(null);
-            return args.length == 0 ? USAGE : 0;
-        }
-        String verb = args[0];
-        String problem = parse(Arrays.copyOfRange(args, 1, args.length));
-        if (problem != null) {
-            usage(problem);
+        if (args.length == 0) {
+            err.print(help());
             return USAGE;
         }
-        return switch (verb) {
-            case "run" -> command.isEmpty() ? usage("no command after --") : runApp();
-            case "list" -> list();
-            default -> usage("unknown command '" + verb + "'");
-        };
-    }
-
-    private String parse(String[] args) {
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--image" -> {
-                    if (++i >= args.length) {
-                        return "--image needs a directory";
-                    }
-                    store = Path.of(args[i]).toAbsolutePath().normalize();
-                }
-                case "--pid-wait" -> {
-                    if (++i >= args.length) {
-                        return "--pid-wait needs seconds";
-                    }
-                    pidWait = Duration.ofMillis((long) (Double.parseDouble(args[i]) * 1000));
-                }
-                case "--dump-timeout" -> {
-                    if (++i >= args.length || !positiveSeconds(args[i])) {
-                        return "--dump-timeout needs a number of seconds above 0";
-                    }
-                    dumpTimeout = args[i];
-                }
-                case "--quiet" -> quiet = true;
-                case "--gpu-map" -> {
-                    if (++i >= args.length) {
-                        return "--gpu-map needs OLD=NEW[,OLD=NEW...] (GPU indexes or UUIDs)";
-                    }
-                    gpuMap = args[i];
-                }
-                case "--cold" -> cold = true;
-                case "--" -> {
-                    command = List.of(Arrays.copyOfRange(args, i + 1, args.length));
-                    i = args.length;
-                }
-                default -> {
-                    return "unknown option '" + args[i] + "'";
-                }
+        if (isHelp(args[0]) || args[0].equals("help")) {
+            out.print(help());
+            return 0;
+        }
+        Optional<Verb> verb = verbs().stream().filter(v -> v.name().equals(args[0])).findFirst();
+        if (verb.isEmpty()) {
+            return usageError("unknown command '" + args[0] + "'; the commands are "
+                    + String.join(", ", verbs().stream().map(Verb::name).toList()));
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        for (String arg : rest) {
+            if (arg.equals("--")) {
+                break;
+            }
+            if (isHelp(arg)) {
+                out.print(help());
+                return 0;
             }
         }
-        return store == null ? "--image DIR is required" : null;
-    }
-
-    private static boolean positiveSeconds(String value) {
+        LaunchArguments parsed;
         try {
-            double seconds = Double.parseDouble(value);
-            return seconds > 0 && seconds < 1e9;
-        } catch (NumberFormatException e) {
-            return false;
+            parsed = LaunchArguments.parse(verb.get(), rest);
+        } catch (LaunchArguments.UsageException e) {
+            return usageError(e.getMessage());
         }
+        return verb.get().run(parsed, new Console(out, err, parsed.quiet()));
     }
 
-    private int usage(String problem) {
-        if (problem != null) {
-            err.println("cryo: " + problem);
-        }
-        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS]"
-                + " [--quiet] [--cold] -- COMMAND...");
-        err.println("       cryo list --image DIR [-- COMMAND...]");
-        err.println("  run   restores COMMAND from its newest fitting image in DIR, or starts it cold;");
-        err.println("        a cold app's Checkpointer.checkpointNow() writes its image into DIR.");
-        err.println("  list  shows the images in DIR and, given COMMAND, which one fits it.");
-        err.println("  --dump-timeout  the longest the app's CRIU dump may hold it stopped before it is ended and the");
-        err.println("        checkpoint fails (default: 10 s per GB of the app's resident memory, at least 60 s).");
+    private static boolean isHelp(String arg) {
+        return arg.equals("--help") || arg.equals("-h");
+    }
+
+    private int usageError(String problem) {
+        err.println("cryo: " + problem + " (see cryo --help)");
         return USAGE;
     }
 
-    private int runApp() {
-        Optional<String> jdkProblem = JavaVersionCheck.problem(command);
-        if (jdkProblem.isPresent()) {
-            err.println("cryo: " + jdkProblem.get());
-            return USAGE;
+    /** The usage lines of every verb, what each does, and every flag. */
+    static String help() {
+        StringBuilder b = new StringBuilder();
+        String lead = "usage: ";
+        for (Verb v : verbs()) {
+            b.append(lead).append("cryo ").append(v.synopsis()).append('\n');
+            lead = "       ";
         }
-        Path cwd = Path.of("").toAbsolutePath();
-        String key = BuildKey.of(command, cwd);
-        phase("buildKey");
-        ImageStore images = new ImageStore(store);
-        int stale = images.removeStale();
-        if (stale > 0) {
-            say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
-        }
-        if (!cold) {
-            Optional<ImageStore.Image> fit = choose(images, key);
-            phase("chooseImage");
-            if (fit.isPresent()) {
-                OptionalInt restored = restore(fit.get());
-                if (restored.isPresent()) {
-                    return restored.getAsInt();
-                }
+        b.append(lead).append("cryo --help\n");
+        for (Verb v : verbs()) {
+            String[] lines = v.description().split("\n");
+            for (int i = 0; i < lines.length; i++) {
+                b.append(String.format(Locale.ROOT, "  %-6s%s%n", i == 0 ? v.name() : "", lines[i]));
             }
         }
-        return startCold(key);
-    }
-
-    /** The newest image that is whole and made from this command; prints why others do not fit. */
-    private Optional<ImageStore.Image> choose(ImageStore images, String key) {
-        List<ImageStore.Image> all = images.images();
-        if (all.isEmpty()) {
-            say("no image in " + store + " yet: starting cold; the app's checkpointNow() will write one");
-            return Optional.empty();
+        b.append("flags:\n");
+        for (LaunchArguments.Flag f : LaunchArguments.Flag.values()) {
+            List<String> takers = verbs().stream().filter(v -> v.flags().contains(f)).map(Verb::name).toList();
+            b.append(String.format(Locale.ROOT, "  %-23s%s: %s%n", f.synopsis(), String.join(", ", takers), f.help));
         }
-        ImageFit fit = ImageFit.here(key, LaunchHandoff.parseGpuMap(gpuMap));
-        for (ImageStore.Image image : all) {
-            Optional<String> misfit = fit.misfit(image);
-            if (misfit.isPresent()) {
-                say("image " + image.id() + " " + misfit.get());
-                continue;
-            }
-            return Optional.of(image);
-        }
-        say("no fitting image in " + store + ": starting cold");
-        return Optional.empty();
-    }
-
-    /** Restores {@code image}; returns the app's exit status, or empty when the restore failed. */
-    private OptionalInt restore(ImageStore.Image image) {
-        ImageMetadata meta = image.metadata();
-        int pid = (int) meta.process().pid();
-        LibCriu criu;
-        try {
-            criu = LibCriu.load(CriuLocation.resolve(null, null));
-        } catch (CriuUnavailableException e) {
-            say("cannot restore image " + image.id() + ": " + e.getMessage() + " Starting cold.");
-            return OptionalInt.empty();
-        }
-        phase("loadLibcriu");
-        try {
-            for (String path : StoredFiles.putBack(meta.storedFiles(), image.dir())) {
-                say("put back " + path + " as it was at checkpoint (kept in the image)");
-            }
-        } catch (IOException | RuntimeException e) {
-            say("cannot put back the files kept in image " + image.id() + ": " + e + ". Starting cold.");
-            return OptionalInt.empty();
-        }
-        for (String path : OpenFiles.changedSameSize(meta.openFiles(), StoredFiles.paths(meta.storedFiles()))) {
-            say("warning: " + path + " changed since the checkpoint (same size); the restored app reads the new"
-                    + " contents. Keep it in the image (CheckpointOptions.storeFiles) if it must not change.");
-        }
-        Path restoreRequest = LaunchHandoff.writeRestoreRequest(store, pid, LaunchHandoff.parseGpuMap(gpuMap));
-        long deadline = System.nanoTime() + pidWait.toNanos();
-        Path work;
-        try {
-            work = Files.createTempDirectory("cryo-restore-");
-        } catch (IOException e) {
-            say("cannot create a working directory for CRIU: " + e + ". Starting cold.");
-            return OptionalInt.empty();
-        }
-        // Children before the first attempt: a failed attempt's restored root may die (and become
-        // our zombie) only during the next one.
-        Set<Integer> childrenBefore = ProcessFacts.childPids();
-        subreaping(true, childrenBefore);
-        try {
-            return restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore);
-        } finally {
-            subreaping(false, childrenBefore);
-        }
-    }
-
-    /**
-     * While restores are tried, the launcher is a child subreaper: when one fails, CRIU kills the
-     * restored tree, and its orphans (the zombies the image holds, such as libcriu's own child)
-     * come to the launcher to be reaped here, not to an init that may be slow to reap them while
-     * they hold PIDs the next attempt needs. Ended, and what came reaped, as soon as a restore
-     * succeeds or the launcher gives up (the app's own orphans later go to init as without Cryo).
-     */
-    private void subreaping(boolean on, Set<Integer> keep) {
-        if (on == subreaper) {
-            return;
-        }
-        try {
-            LibC.setChildSubreaper(on);
-            subreaper = on;
-        } catch (RuntimeException e) {
-            return; // without it, orphans go to init, as before
-        }
-        if (!on) {
-            ProcessFacts.reapZombieChildren(keep);
-        }
-    }
-
-    private OptionalInt restoreAttempts(ImageStore.Image image, LibCriu criu, ImageMetadata meta, Path work,
-            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore) {
-        int attempts = 0;
-        while (true) {
-            attempts++;
-            List<Integer> fds = new ArrayList<>();
-            try (CriuRequest request = criu.newRequest()) {
-                request.imagesDirectory(image.dir()).workDirectory(work).log("restore.log", Integer.getInteger("cryo.criu.logLevel", 2))
-                        .shellJob(true)
-                        .tcpEstablished(meta.criu().tcpEstablished())
-                        .externalUnixSockets(meta.criu().externalUnixSockets())
-                        .fileLocks(meta.criu().fileLocks());
-                inheritStdio(request, meta, fds);
-                inheritDumpDirectory(request, meta, image.dir(), fds);
-                phase("prepareRequest");
-                int child = request.restoreChild();
-                phase("criuRestore");
-                Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
-                keep.add(child);
-                subreaping(false, keep);
-                long ms = (System.nanoTime() - startNanos) / 1_000_000;
-                say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
-                // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
-                say("restore timing (ms): jvmStart=" + JVM_UPTIME_AT_MAIN + " " + phases);
-                ImageStore.deleteTree(work);
-                closeAll(fds);
-                fds.clear();
-                int status = waitForRestored(child);
-                LaunchHandoff.removeRestoreRequest(restoreRequest);
-                return OptionalInt.of(status);
-            } catch (CriuException e) {
-                closeAll(fds);
-                // A restore that failed leaves the restored root, our child, as a zombie holding
-                // the PID the next attempt (and the cold start's own checkpoint) needs.
-                ProcessFacts.reapZombieChildren(childrenBefore);
-                if (pidInUse(e) && System.nanoTime() < deadline) {
-                    sleep(100);
-                    continue;
-                }
-                String why = pidInUse(e) ? pidTakenMessage(takenPid(e).orElse(pid), pid) : e.getMessage();
-                Path log = keepLog(work, image);
-                LaunchHandoff.removeRestoreRequest(restoreRequest);
-                say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
-                        + (log != null ? "\n  CRIU's log: " + log : "") + "\n  Starting cold instead.");
-                return OptionalInt.empty();
-            } catch (RuntimeException e) {
-                closeAll(fds);
-                LaunchHandoff.removeRestoreRequest(restoreRequest);
-                say("restore of image " + image.id() + " failed: " + e + ". Starting cold instead.");
-                return OptionalInt.empty();
-            }
-        }
-    }
-
-    private static boolean pidInUse(CriuException e) {
-        return e.logTail().stream().anyMatch(l -> l.contains("File exists") && l.contains("PID"))
-                || e.logTail().stream().anyMatch(l -> l.contains("Can't fork for"));
-    }
-
-    /** The PID CRIU could not have again ("Can't fork for PID: File exists"): the app's, or one of its children's. */
-    private static OptionalInt takenPid(CriuException e) {
-        for (String line : e.logTail()) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("Can't fork for (\\d+)").matcher(line);
-            if (m.find()) {
-                return OptionalInt.of(Integer.parseInt(m.group(1)));
-            }
-        }
-        return OptionalInt.empty();
-    }
-
-    private String pidTakenMessage(int taken, int appPid) {
-        String whose = taken == appPid ? "PID " + taken : "PID " + taken + " (a child or thread of the app, PID " + appPid
-                + ", at checkpoint)";
-        Optional<String> holder = ProcessFacts.holderOf(taken);
-        if (holder.isEmpty()) {
-            return "the image needs " + whose + ", which was taken until just now (no process holds it any more)."
-                    + " A restored process gets back the PIDs it had at checkpoint: start again, or pass a longer"
-                    + " --pid-wait than " + pidWait.toMillis() + " ms";
-        }
-        return "the image needs " + whose + " and " + holder.get() + " still holds it after " + pidWait.toMillis()
-                + " ms. A restored process gets back the PIDs it had at checkpoint: stop that process (it may be the"
-                + " original app, still running after its checkpoint), or pass a longer --pid-wait";
-    }
-
-    private Path keepLog(Path work, ImageStore.Image image) {
-        Path log = work.resolve("restore.log");
-        if (!Files.isRegularFile(log)) {
-            return null;
-        }
-        try {
-            Path kept = store.resolve("last-failed-restore.log");
-            Files.move(log, kept, StandardCopyOption.REPLACE_EXISTING);
-            ImageStore.deleteTree(work);
-            return kept;
-        } catch (IOException e) {
-            return log;
-        }
-    }
-
-    /** The restored process gets our stdin/stdout/stderr wherever it had its old ones. */
-    private static void inheritStdio(CriuRequest request, ImageMetadata meta, List<Integer> fds) {
-        Map<String, Integer> byKey = new LinkedHashMap<>();
-        meta.process().stdio().forEach((fd, key) -> byKey.putIfAbsent(key, fd));
-        byKey.forEach((key, fd) -> {
-            // A copy, so that CRIU's own use of 0-2 and ours do not meet.
-            int copy = LibC.dup(fd);
-            fds.add(copy);
-            request.inheritFd(copy, key);
-        });
-    }
-
-    /**
-     * The dumped process held a descriptor of the directory it was dumped into, which was renamed
-     * when the image was finished: give it the image directory under that old name.
-     */
-    private static void inheritDumpDirectory(CriuRequest request, ImageMetadata meta, Path image, List<Integer> fds) {
-        String old = meta.criu().dumpDirectory();
-        if (!old.startsWith("/")) {
-            return;
-        }
-        int fd = LibC.openDirectory(image.toString());
-        int copy = LibC.dup(fd);
-        LibC.close(fd);
-        fds.add(copy);
-        request.inheritFd(copy, old.substring(1));
-    }
-
-    private int waitForRestored(int child) {
-        forwardSignals(child);
-        int status = LibC.waitFor(child);
-        return LibC.exitCode(status);
-    }
-
-    private int startCold(String key) {
-        ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
-        // Opens the JDK's generators to Cryo, so that restored copies reseed them (JdkGenerators).
-        // Through the environment, the java launcher's own way: it works for -jar, -cp and -m starts,
-        // and for a script that runs java; the launcher prints one NOTE line saying so.
-        pb.environment().merge("JDK_JAVA_OPTIONS", JdkGenerators.javaOptions(command),
-                (set, opens) -> set + " " + opens);
-        if (dumpTimeout != null) {
-            pb.environment().put(LaunchHandoff.DUMP_TIMEOUT_ENV, dumpTimeout);
-        }
-        // Check CRIU here, in a process that is never dumped, and tell the app: its own check
-        // would have to start criu inside the process about to be dumped.
-        Optional<LaunchHandoff.CheckedCriu> criu = Optional.empty();
-        try {
-            CriuLocation location = CriuLocation.resolve(null, null);
-            criu = Optional.of(new LaunchHandoff.CheckedCriu(LibCriu.versionOf(location.binary()), location.binary()));
-        } catch (CriuUnavailableException e) {
-            say("warning: " + e.getMessage() + " The app starts, but its checkpoint will fail.");
-        }
-        new LaunchHandoff(store, key, LaunchHandoff.parseGpuMap(gpuMap), criu).into(pb.environment());
-        Process process;
-        try {
-            process = pb.start();
-        } catch (IOException e) {
-            err.println("cryo: cannot start " + command.get(0) + ": " + e.getMessage());
-            return 127;
-        }
-        forwardSignals((int) process.pid());
-        while (true) {
-            try {
-                return process.waitFor();
-            } catch (InterruptedException e) {
-                // Only a signal to the app ends the wait; the app's status is what we report.
-            }
-        }
-    }
-
-    private static void forwardSignals(int child) {
-        for (String name : FORWARDED_SIGNALS) {
-            int number = SIGNAL_NUMBERS.get(name);
-            Signal.handle(new Signal(name), s -> LibC.kill(child, number));
-        }
-    }
-
-    private int list() {
-        ImageStore images = new ImageStore(store);
-        String key = command.isEmpty() ? null : BuildKey.of(command, Path.of("").toAbsolutePath());
-        List<ImageStore.Image> all = images.images();
-        if (all.isEmpty()) {
-            err.println("cryo: no images in " + store);
-            return 0;
-        }
-        for (ImageStore.Image image : all) {
-            ImageMetadata m = image.metadata();
-            String state = image.defect().map(d -> "unusable: " + d)
-                    .orElseGet(() -> key == null ? "ok" : key.equals(m.buildKey()) ? "fits" : "other build");
-            System.out.printf(Locale.ROOT, "%s  %s  %8.1f MB  pid %s  %s  %s%n", image.id(),
-                    m == null ? "?" : m.created(), m == null ? 0.0 : m.imageBytes() / 1e6,
-                    m == null ? "?" : m.process().pid(), m == null ? "" : m.process().main(), state);
-        }
-        return 0;
-    }
-
-    private void say(String message) {
-        if (!quiet) {
-            err.println("cryo: " + message);
-        }
-    }
-
-    private static void closeAll(List<Integer> fds) {
-        fds.forEach(LibC::close);
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        b.append(String.format(Locale.ROOT, "  %-23s%s%n", "--help", "this text"));
+        b.append("Environment: CRYO_HOME (default ~/.cryo), CRYO_CRIU and CRYO_CRIU_LIB (the CRIU to use),\n"
+                + "CRYO_NO_AOT=1 (bin/cryo starts without its AOT cache).\n");
+        b.append("Exit status: the app's own (run), 2 for a command line that cannot be run.\n");
+        return b.toString();
     }
 }
