@@ -2,6 +2,7 @@ package dev.cryo;
 
 import dev.cryo.CheckpointException.Reason;
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.DeviceMemoryRegistry;
 import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.GpuMemoryFiles;
 import dev.cryo.internal.cuda.GpuCheckpoint;
@@ -51,6 +52,8 @@ final class CheckpointRun {
     // pages are dropped until read back).
     private List<GpuMemoryFiles.Region> hostCopy = List.of();
     private boolean memoryFilesSaved;
+    // The device memory Cryo moves itself (DeviceMemory): held from the start to the end of the run.
+    private DeviceMemoryRegistry.Move deviceMemory;
 
     CheckpointRun(CheckpointOptions options) {
         this.options = options;
@@ -98,6 +101,9 @@ final class CheckpointRun {
             restoredCopy = e.outcome().isRestored();
             throw e;
         } finally {
+            if (deviceMemory != null) {
+                deviceMemory.end();
+            }
             // Only the original gives its claim back: a restored copy has the same pid, and the file
             // may meanwhile be another process's claim.
             if (!restoredCopy) {
@@ -145,20 +151,21 @@ final class CheckpointRun {
         if (options.collectGarbage()) {
             compactHeap();
         }
-        Map<String, String> gpuFacts = new LinkedHashMap<>();
-        if (gpu.isPresent()) {
-            suspendGpu(gpu.get(), gpuFacts, notified.ready());
-        }
-
+        // The image directory comes first: the device memory Cryo moves itself goes there before
+        // the driver's checkpoint.
         String id = ImageStore.newId();
         Path tmp;
         try {
             tmp = store.begin(id);
         } catch (IOException e) {
             CheckpointException ce = imageDirectoryError(store, e);
-            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
             rollback(notified.ready(), ce, "the image directory could not be created");
             throw ce;
+        }
+        Map<String, String> gpuFacts = new LinkedHashMap<>();
+        copyOutDeviceMemory(store, tmp, gpuFacts, notified.ready());
+        if (gpu.isPresent()) {
+            suspendGpu(gpu.get(), gpuFacts, notified.ready(), store, tmp);
         }
 
         Map<String, String> metadata = describe(id, tmp, buildKey);
@@ -170,10 +177,10 @@ final class CheckpointRun {
         try {
             metadata.putAll(StoredFiles.store(options.storeFiles(), tmp));
         } catch (IOException e) {
-            store.abort(tmp, DUMP_LOG);
             CheckpointException ce = isNoSpace(e) ? noSpace(store, e) : new CheckpointException(Reason.STORED_FILE,
                     "Could not copy the files to keep into the image (storeFiles): " + e + ". No snapshot was taken.", e);
-            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
+            backOnGpu(gpu, tmp, ce);
+            store.abort(tmp, DUMP_LOG);
             rollback(notified.ready(), ce, "a file to keep could not be stored");
             throw ce;
         }
@@ -186,8 +193,8 @@ final class CheckpointRun {
                 CheckpointException ce = e instanceof IOException io && isNoSpace(io) ? noSpace(store, io)
                         : new CheckpointException(Reason.GPU, "Could not write the GPU memory into the image: " + e
                                 + ". No snapshot was taken; the app goes on with its GPU state intact.", e);
+                backOnGpu(gpu, tmp, ce);
                 store.abort(tmp, DUMP_LOG);
-                gpu.ifPresent(g -> resumeAfterFailure(g, ce));
                 rollback(notified.ready(), ce, "the GPU memory could not be written");
                 throw ce;
             }
@@ -214,19 +221,23 @@ final class CheckpointRun {
             result = request.dump();
         } catch (CriuException e) {
             Optional<RuntimeException> lost = reloadGpuMemoryOrFailure(tmp);
+            CheckpointException back = new CheckpointException(Reason.GPU, "undo", null); // collects the undo's failures
+            backOnGpu(gpu, tmp, back);
             Path kept = store.abort(tmp, DUMP_LOG).orElse(null);
             CheckpointException ce = dumpError(e, kept, store);
             lost.ifPresent(ce::addSuppressed);
-            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
+            for (Throwable undo : back.getSuppressed()) {
+                ce.addSuppressed(undo);
+            }
             rollback(notified.ready(), ce, "CRIU failed");
             throw ce;
         } catch (RuntimeException e) {
             Optional<RuntimeException> lost = reloadGpuMemoryOrFailure(tmp);
-            store.abort(tmp, DUMP_LOG);
             CheckpointException ce = new CheckpointException(Reason.DUMP_FAILED,
                     "Checkpoint failed before CRIU could dump: " + e, e);
             lost.ifPresent(ce::addSuppressed);
-            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
+            backOnGpu(gpu, tmp, ce);
+            store.abort(tmp, DUMP_LOG);
             rollback(notified.ready(), ce, "the dump could not start");
             throw ce;
         }
@@ -290,6 +301,20 @@ final class CheckpointRun {
                         + " (bin/cryo run --cold), or restore where the GPUs of the checkpoint are.", e);
             }
         }
+        if (gpuFailure == null && deviceMemory != null && deviceMemory.released()) {
+            long t = System.nanoTime();
+            try {
+                deviceMemory.mapAndFill(store.imagePath(id));
+            } catch (IOException | RuntimeException e) {
+                gpuFailure = new IllegalStateException("The device memory of image " + id + " could not be filled: "
+                        + e.getMessage() + ". This process has no usable device memory: stop it and start the app cold"
+                        + " (bin/cryo run --cold); the image may be damaged (delete it).", e);
+            }
+            long ms = (System.nanoTime() - t) / 1_000_000;
+            restoreSteps.put("deviceMemory", ms);
+            LOG.info("Device memory mapped again at its addresses and filled: {} in {} ms ({})",
+                    megabytes(deviceMemory.bytes()), ms, rate(deviceMemory.bytes(), ms));
+        }
         List<Exception> failures = new ArrayList<>();
         if (gpuFailure != null) {
             failures.add(gpuFailure);
@@ -327,10 +352,10 @@ final class CheckpointRun {
             metadata.put("checkpoint.millis", Long.toString((System.nanoTime() - started) / 1_000_000));
             image = store.commit(tmp, id, metadata);
         } catch (IOException e) {
-            store.abort(tmp, DUMP_LOG);
             CheckpointException ce = Files.isWritable(store.root()) && isNoSpace(e)
                     ? noSpace(store, e) : imageDirectoryError(store, e);
-            gpu.ifPresent(g -> resumeAfterFailure(g, ce));
+            backOnGpu(gpu, tmp, ce);
+            store.abort(tmp, DUMP_LOG);
             rollback(ready, ce, "the image could not be completed");
             throw ce;
         }
@@ -351,9 +376,12 @@ final class CheckpointRun {
                 GpuCheckpoint.Resumed r = gpu.get().resume(List.of());
                 LOG.info("GPU state back on the GPU in the original process: restore {} ms, unlock {} ms",
                         r.restoreMillis(), r.unlockMillis());
+                refillDeviceMemory(image).ifPresent(failures::add);
             } catch (RuntimeException e) {
                 failures.add(e);
             }
+        } else if (lost.isEmpty()) {
+            refillDeviceMemory(image).ifPresent(failures::add);
         }
         failures.addAll(Checkpointer.RESOURCES.afterRestore(ready, outcome));
         throwIfFailed(failures, outcome);
@@ -391,8 +419,8 @@ final class CheckpointRun {
     }
 
     /** Lock and checkpoint the CUDA state; on failure the GPU state is intact and the resources rolled back. */
-    private void suspendGpu(GpuCheckpoint gpu, Map<String, String> facts, List<Resource> ready)
-            throws CheckpointException {
+    private void suspendGpu(GpuCheckpoint gpu, Map<String, String> facts, List<Resource> ready, ImageStore store,
+            Path tmp) throws CheckpointException {
         long residentBefore = ProcessFacts.residentBytes();
         List<GpuMemoryFiles.Region> mappedBefore;
         try {
@@ -407,6 +435,8 @@ final class CheckpointRun {
         } catch (RuntimeException e) {
             CheckpointException ce = new CheckpointException(Reason.GPU, "Could not checkpoint the GPU state: "
                     + e.getMessage() + ". No snapshot was taken; the app goes on with its GPU state intact.", e);
+            refillAfterFailure(tmp, ce);
+            store.abort(tmp, DUMP_LOG);
             rollback(ready, ce, "the GPU state could not be checkpointed");
             throw ce;
         }
@@ -426,6 +456,73 @@ final class CheckpointRun {
         facts.put("gpu.checkpointMillis", Long.toString(s.checkpointMillis()));
         LOG.info("GPU state checkpointed: {} moved to host memory; lock {} ms, checkpoint {} ms ({})", megabytes(moved),
                 s.lockMillis(), s.checkpointMillis(), rate(moved, s.checkpointMillis()));
+    }
+
+    /**
+     * Copies the device memory Cryo moves itself ({@link DeviceMemory}) into files of the image and
+     * releases it, its addresses kept, so that the driver's checkpoint moves only the rest. On a
+     * failure the memory is filled again and the checkpoint rolled back.
+     */
+    private void copyOutDeviceMemory(ImageStore store, Path tmp, Map<String, String> facts, List<Resource> ready)
+            throws CheckpointException {
+        deviceMemory = DeviceMemoryRegistry.Move.begin();
+        if (deviceMemory.isEmpty()) {
+            return;
+        }
+        long t = System.nanoTime();
+        try {
+            facts.putAll(deviceMemory.copyOutAndRelease(tmp));
+        } catch (IOException | RuntimeException e) {
+            CheckpointException ce = e instanceof IOException io && isNoSpace(io) ? noSpace(store, io)
+                    : new CheckpointException(Reason.GPU, "Could not copy the device memory into the image: " + e
+                            + ". No snapshot was taken; the app goes on with its device memory intact.", e);
+            store.abort(tmp, DUMP_LOG);
+            rollback(ready, ce, "the device memory could not be copied out");
+            throw ce;
+        }
+        step("deviceMemoryOut", t);
+        long ms = stepMillis.get("deviceMemoryOut");
+        LOG.info("Device memory copied into the image and released: {} in {} ms ({})",
+                megabytes(deviceMemory.bytes()), ms, rate(deviceMemory.bytes(), ms));
+    }
+
+    /** After a failure once the device memory was released: mapped and filled again from {@code dir}. */
+    private void refillAfterFailure(Path dir, CheckpointException failure) {
+        if (deviceMemory == null || !deviceMemory.released()) {
+            return;
+        }
+        try {
+            deviceMemory.mapAndFill(dir);
+            failure.addSuppressed(new IllegalStateException("The device memory was filled again: the app goes on"
+                    + " with it intact"));
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(new IllegalStateException("The device memory could not be filled again from " + dir
+                    + ": " + e + ". Its contents are lost: restart the app.", e));
+        }
+    }
+
+    /** In the original process after the dump: the device memory mapped and filled again from the image. */
+    private Optional<Exception> refillDeviceMemory(Path image) {
+        if (deviceMemory == null || !deviceMemory.released()) {
+            return Optional.empty();
+        }
+        long t = System.nanoTime();
+        try {
+            deviceMemory.mapAndFill(image);
+        } catch (IOException | RuntimeException e) {
+            return Optional.of(new IllegalStateException("The device memory could not be filled again from " + image
+                    + ": " + e + ". Its contents are lost: restart the app.", e));
+        }
+        long ms = (System.nanoTime() - t) / 1_000_000;
+        LOG.info("Device memory back in the original process: {} in {} ms ({})", megabytes(deviceMemory.bytes()), ms,
+                rate(deviceMemory.bytes(), ms));
+        return Optional.empty();
+    }
+
+    /** After a failure past the GPU suspend: the GPU state back, then the device memory from {@code dir}. */
+    private void backOnGpu(Optional<GpuCheckpoint> gpu, Path dir, CheckpointException failure) {
+        gpu.ifPresent(g -> resumeAfterFailure(g, failure));
+        refillAfterFailure(dir, failure);
     }
 
     /** After a failure past the GPU suspend: the GPU state goes back, or the failure says why not. */

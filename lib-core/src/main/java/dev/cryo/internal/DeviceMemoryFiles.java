@@ -1,0 +1,660 @@
+package dev.cryo.internal;
+
+import dev.cryo.internal.os.LibC;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntFunction;
+import java.util.zip.CRC32C;
+
+/**
+ * Device memory that Cryo moves itself, in files of the image: copied out through a ring of pinned
+ * host buffers on several streams and written by parallel writers, and filled back by parallel
+ * readers through the ring (or from the files mapped and pinned read-only), one pipeline per GPU,
+ * all at once.
+ *
+ * <p>Layout: each range is cut into chunks of {@code chunkBytes} (the last one of a range shorter);
+ * the chunks, numbered in order over all ranges, go round-robin into {@code files} files
+ * {@code device-memory-<f>.bin}, each appended in chunk order. Several files because a buffered
+ * write holds its file's lock: writers of one file queue behind each other. Every chunk has a
+ * CRC32C, checked when it is read back. All of it is recorded in the metadata
+ * ({@code deviceMemory.*}), from which the same plan is computed again.
+ */
+public final class DeviceMemoryFiles {
+    static final String PREFIX = "deviceMemory.";
+
+    /**
+     * A range of device memory.
+     *
+     * @param gpu     the device ordinal
+     * @param address the device address
+     * @param bytes   its size
+     */
+    public record Range(int gpu, long address, long bytes) {}
+
+    /**
+     * How the pipelines run.
+     *
+     * @param chunkBytes one ring buffer, one copy, one checksum
+     * @param files      files the chunks are spread over
+     * @param slots      ring buffers per GPU
+     * @param threads    writers (copy out) or readers (fill) per GPU
+     * @param streams    copy streams per GPU
+     * @param verify     check each chunk's CRC32C when filling
+     * @param mapped     fill from the files mapped and pinned read-only instead of through the ring
+     */
+    public record Settings(long chunkBytes, int files, int slots, int threads, int streams, boolean verify,
+            boolean mapped) {
+        /** The defaults, each overridable by a system property {@code cryo.deviceMemory.<name>}. */
+        public static Settings fromSystemProperties() {
+            int cores = Runtime.getRuntime().availableProcessors();
+            return new Settings(Long.getLong("cryo.deviceMemory.chunkMiB", 32) << 20,
+                    Integer.getInteger("cryo.deviceMemory.files", 8),
+                    Integer.getInteger("cryo.deviceMemory.slots", 16),
+                    Integer.getInteger("cryo.deviceMemory.threads", Math.max(2, Math.min(8, cores))),
+                    Integer.getInteger("cryo.deviceMemory.streams", 4),
+                    Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.verify", "true")),
+                    Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.mapped", "false")));
+        }
+    }
+
+    /** One chunk: where it lives on the device and in which file, at which offset. */
+    record Chunk(int index, int gpu, long device, long length, int file, long offset) {}
+
+    private DeviceMemoryFiles() {}
+
+    static Path file(Path dir, int f) {
+        return dir.resolve("device-memory-" + f + ".bin");
+    }
+
+    /** The chunks of {@code ranges}, in order, and where each goes. */
+    static List<Chunk> plan(List<Range> ranges, long chunkBytes, int files) {
+        List<Chunk> chunks = new ArrayList<>();
+        long[] fileBytes = new long[files];
+        for (Range r : ranges) {
+            for (long off = 0; off < r.bytes(); off += chunkBytes) {
+                int i = chunks.size();
+                int f = i % files;
+                long len = Math.min(chunkBytes, r.bytes() - off);
+                chunks.add(new Chunk(i, r.gpu(), r.address() + off, len, f, fileBytes[f]));
+                fileBytes[f] += len;
+            }
+        }
+        return chunks;
+    }
+
+    /** Each file's size in bytes under {@code plan}. */
+    static long[] fileSizes(List<Chunk> plan, int files) {
+        long[] sizes = new long[files];
+        for (Chunk c : plan) {
+            sizes[c.file()] = Math.max(sizes[c.file()], c.offset() + c.length());
+        }
+        return sizes;
+    }
+
+    /**
+     * Copies {@code ranges} out of the device into files in {@code dir} (which must not hold them
+     * yet). On a failure the partial files are removed.
+     *
+     * @param copies the device side for a GPU, created on the pipeline's thread
+     * @return the metadata entries describing the files
+     */
+    public static Map<String, String> save(List<Range> ranges, Path dir, IntFunction<DeviceCopies> copies,
+            Settings settings) throws IOException {
+        List<Chunk> plan = plan(ranges, settings.chunkBytes(), settings.files());
+        int[] crcs = new int[plan.size()];
+        List<FileChannel> channels = new ArrayList<>();
+        try {
+            for (int f = 0; f < settings.files(); f++) {
+                channels.add(FileChannel.open(file(dir, f), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+            }
+            perGpu(plan, gpuChunks -> copyOut(gpuChunks, channels, crcs, copies, settings));
+        } catch (IOException | RuntimeException e) {
+            closeAll(channels, e);
+            for (int f = 0; f < settings.files(); f++) {
+                Files.deleteIfExists(file(dir, f));
+            }
+            throw e;
+        }
+        closeAll(channels, null);
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(PREFIX + "count", Integer.toString(ranges.size()));
+        for (int n = 0; n < ranges.size(); n++) {
+            Range r = ranges.get(n);
+            m.put(PREFIX + n + ".gpu", Integer.toString(r.gpu()));
+            m.put(PREFIX + n + ".address", Long.toUnsignedString(r.address()));
+            m.put(PREFIX + n + ".bytes", Long.toString(r.bytes()));
+        }
+        m.put(PREFIX + "chunkBytes", Long.toString(settings.chunkBytes()));
+        m.put(PREFIX + "files", Integer.toString(settings.files()));
+        StringBuilder sb = new StringBuilder();
+        for (int crc : crcs) {
+            sb.append(sb.isEmpty() ? "" : ",").append(HexFormat.of().toHexDigits(crc));
+        }
+        m.put(PREFIX + "crc32c", sb.toString());
+        return m;
+    }
+
+    /** The ranges {@code metadata} lists (empty when it has none). */
+    public static List<Range> ranges(Map<String, String> metadata) {
+        List<Range> ranges = new ArrayList<>();
+        int count = Integer.parseInt(metadata.getOrDefault(PREFIX + "count", "0"));
+        for (int n = 0; n < count; n++) {
+            ranges.add(new Range(Integer.parseInt(metadata.get(PREFIX + n + ".gpu")),
+                    Long.parseUnsignedLong(metadata.get(PREFIX + n + ".address")),
+                    Long.parseLong(metadata.get(PREFIX + n + ".bytes"))));
+        }
+        return ranges;
+    }
+
+    private static List<Chunk> plan(Map<String, String> metadata) {
+        return plan(ranges(metadata), Long.parseLong(metadata.get(PREFIX + "chunkBytes")), files(metadata));
+    }
+
+    private static int files(Map<String, String> metadata) {
+        return Integer.parseInt(metadata.getOrDefault(PREFIX + "files", "0"));
+    }
+
+    /**
+     * What keeps the files in {@code dir} from filling the device memory {@code metadata}
+     * describes: a file missing or of the wrong size, or checksums missing. Empty when none.
+     * Checks sizes only; the contents are checked while filling.
+     */
+    public static Optional<String> problem(Map<String, String> metadata, Path dir) {
+        if (ranges(metadata).isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            List<Chunk> plan = plan(metadata);
+            if (crcs(metadata).length != plan.size()) {
+                return Optional.of("the image's metadata lists " + crcs(metadata).length + " device memory checksums"
+                        + " for " + plan.size() + " chunks");
+            }
+            long[] sizes = fileSizes(plan, files(metadata));
+            for (int f = 0; f < sizes.length; f++) {
+                Path p = file(dir, f);
+                if (!Files.isRegularFile(p)) {
+                    return Optional.of("the device memory file " + p + " is missing");
+                }
+                long size = Files.size(p);
+                if (size != sizes[f]) {
+                    return Optional.of(String.format(Locale.ROOT, "the device memory file %s holds %d bytes, not %d"
+                            + " (%s)", p, size, sizes[f], size < sizes[f] ? "cut short" : "too long"));
+                }
+            }
+            return Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.of("the device memory files in " + dir + " cannot be checked: " + e);
+        }
+    }
+
+    private static int[] crcs(Map<String, String> metadata) {
+        String list = metadata.getOrDefault(PREFIX + "crc32c", "");
+        if (list.isEmpty()) {
+            return new int[0];
+        }
+        String[] hex = list.split(",");
+        int[] crcs = new int[hex.length];
+        for (int i = 0; i < hex.length; i++) {
+            crcs[i] = HexFormat.fromHexDigits(hex[i]);
+        }
+        return crcs;
+    }
+
+    /**
+     * Asks the kernel to read the files ahead into the page cache (without waiting), so that disk
+     * reads overlap what comes before the fill. Best effort: errors are ignored.
+     */
+    public static void readAhead(Map<String, String> metadata, Path dir) {
+        for (int f = 0; f < files(metadata); f++) {
+            FileAdvice.willNeed(file(dir, f));
+        }
+    }
+
+    /**
+     * Fills the device memory {@code metadata} describes (mapped already) from the files in
+     * {@code dir}, every chunk's checksum checked when {@code settings.verify()}.
+     *
+     * @throws IOException naming the file that is missing, short or corrupt
+     */
+    public static void load(Map<String, String> metadata, Path dir, IntFunction<DeviceCopies> copies,
+            Settings settings) throws IOException {
+        Optional<String> problem = problem(metadata, dir);
+        if (problem.isPresent()) {
+            throw new IOException(problem.get());
+        }
+        List<Chunk> plan = plan(metadata);
+        int[] crcs = crcs(metadata);
+        List<FileChannel> channels = new ArrayList<>();
+        try {
+            for (int f = 0; f < files(metadata); f++) {
+                channels.add(FileChannel.open(file(dir, f), StandardOpenOption.READ));
+            }
+            List<Path> paths = new ArrayList<>();
+            for (int f = 0; f < files(metadata); f++) {
+                paths.add(file(dir, f));
+            }
+            perGpu(plan, gpuChunks -> {
+                if (settings.mapped()) {
+                    fillMapped(gpuChunks, paths, channels, crcs, copies, settings);
+                } else {
+                    fillThroughRing(gpuChunks, paths, channels, crcs, copies, settings);
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            closeAll(channels, e);
+            throw e;
+        }
+        closeAll(channels, null);
+    }
+
+    /**
+     * Fills {@code bytes} of device memory at {@code device} on {@code gpu} from the start of
+     * {@code file}, without checksums (a file of the app's own, such as its weights).
+     */
+    public static void fill(int gpu, long device, long bytes, Path file, IntFunction<DeviceCopies> copies,
+            Settings settings) throws IOException {
+        long size = Files.size(file);
+        if (size < bytes) {
+            throw new IOException(file + " holds " + size + " bytes, fewer than the " + bytes + " to read");
+        }
+        List<Chunk> plan = plan(List.of(new Range(gpu, device, bytes)), settings.chunkBytes(), 1);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            Settings s = new Settings(settings.chunkBytes(), 1, settings.slots(), settings.threads(), settings.streams(),
+                    false, settings.mapped());
+            if (s.mapped()) {
+                fillMapped(plan, List.of(file), List.of(ch), null, copies, s);
+            } else {
+                fillThroughRing(plan, List.of(file), List.of(ch), null, copies, s);
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface GpuWork {
+        void run(List<Chunk> chunks) throws IOException;
+    }
+
+    /** Runs {@code work} for each GPU's chunks, one thread per GPU, all at once; the first failure is thrown. */
+    private static void perGpu(List<Chunk> plan, GpuWork work) throws IOException {
+        TreeSet<Integer> gpus = new TreeSet<>();
+        plan.forEach(c -> gpus.add(c.gpu()));
+        List<Thread> threads = new ArrayList<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        for (int gpu : gpus) {
+            List<Chunk> mine = plan.stream().filter(c -> c.gpu() == gpu).toList();
+            Thread t = new Thread(() -> {
+                try {
+                    work.run(mine);
+                } catch (Throwable e) {
+                    if (!failure.compareAndSet(null, e)) {
+                        failure.get().addSuppressed(e);
+                    }
+                }
+            }, "cryo-device-memory-gpu" + gpu);
+            t.setDaemon(true);
+            threads.add(t);
+            t.start();
+        }
+        for (Thread t : threads) {
+            join(t);
+        }
+        Throwable e = failure.get();
+        if (e instanceof IOException io) {
+            throw io;
+        }
+        if (e instanceof RuntimeException re) {
+            throw re;
+        }
+        if (e instanceof Error err) {
+            throw err;
+        }
+        if (e != null) {
+            throw new IOException(e);
+        }
+    }
+
+    private static void join(Thread t) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the pipeline must end before its buffers go
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The ring: {@code slots} buffers of {@code chunkBytes} in one block, advised huge and pinned. */
+    private static final class Ring implements AutoCloseable {
+        final Arena arena = Arena.ofShared();
+        final MemorySegment block;
+        final DeviceCopies copies;
+        final long chunkBytes;
+        boolean pinned;
+
+        Ring(DeviceCopies copies, int slots, long chunkBytes) {
+            this.copies = copies;
+            this.chunkBytes = chunkBytes;
+            block = arena.allocate(slots * chunkBytes, 2L << 20);
+            try {
+                LibC.madvise(block.address(), block.byteSize(), LibC.MADV_HUGEPAGE);
+            } catch (RuntimeException e) {
+                // without transparent huge pages: small pages, slower to pin, still right
+            }
+            copies.pin(block, false);
+            pinned = true;
+        }
+
+        MemorySegment slot(int s, long length) {
+            return block.asSlice(s * chunkBytes, length);
+        }
+
+        @Override
+        public void close() {
+            try {
+                copies.awaitAll(); // no copy may still touch the buffers being freed
+                if (pinned) {
+                    copies.unpin(block);
+                }
+            } finally {
+                arena.close();
+            }
+        }
+    }
+
+    private static final Object END = new Object();
+
+    private static void copyOut(List<Chunk> chunks, List<FileChannel> channels, int[] crcs,
+            IntFunction<DeviceCopies> factory, Settings s) throws IOException {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        try (DeviceCopies copies = factory.apply(chunks.get(0).gpu()); Ring ring = new Ring(copies, s.slots(), s.chunkBytes())) {
+            BlockingQueue<Integer> free = new ArrayBlockingQueue<>(s.slots());
+            for (int i = 0; i < s.slots(); i++) {
+                free.add(i);
+            }
+            BlockingQueue<Object> work = new LinkedBlockingQueue<>();
+            List<Thread> writers = new ArrayList<>();
+            for (int w = 0; w < s.threads(); w++) {
+                Thread t = new Thread(() -> {
+                    try {
+                        copies.attach();
+                        while (true) {
+                            Object job = work.take();
+                            if (job == END) {
+                                return;
+                            }
+                            int[] cs = (int[]) job; // chunk index, slot
+                            Chunk c = chunks.get(cs[0]);
+                            copies.await(cs[1]);
+                            MemorySegment buf = ring.slot(cs[1], c.length());
+                            CRC32C crc = new CRC32C();
+                            crc.update(buf.asByteBuffer());
+                            crcs[c.index()] = (int) crc.getValue();
+                            write(channels.get(c.file()), buf.asByteBuffer(), c.offset());
+                            free.put(cs[1]);
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }, "cryo-device-memory-writer");
+                t.setDaemon(true);
+                writers.add(t);
+                t.start();
+            }
+            try {
+                for (int i = 0; i < chunks.size() && failure.get() == null; i++) {
+                    Integer slot = null;
+                    while (slot == null && failure.get() == null) {
+                        slot = free.poll(50, TimeUnit.MILLISECONDS);
+                    }
+                    if (slot == null) {
+                        break;
+                    }
+                    Chunk c = chunks.get(i);
+                    copies.toHost(c.device(), ring.slot(slot, c.length()), slot);
+                    work.put(new int[] {i, slot});
+                }
+            } catch (InterruptedException e) {
+                failure.compareAndSet(null, e);
+            } catch (RuntimeException e) {
+                failure.compareAndSet(null, e);
+            } finally {
+                for (int w = 0; w < writers.size(); w++) {
+                    work.add(END);
+                }
+                writers.forEach(DeviceMemoryFiles::join);
+            }
+        }
+        rethrow(failure.get());
+    }
+
+    private static void write(FileChannel ch, ByteBuffer buf, long at) throws IOException {
+        long pos = at;
+        while (buf.hasRemaining()) {
+            pos += ch.write(buf, pos);
+        }
+    }
+
+    private static void read(FileChannel ch, ByteBuffer buf, long at, Path file) throws IOException {
+        long pos = at;
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos);
+            if (n < 0) {
+                throw new IOException(file + " ends at " + pos + ", before the " + buf.remaining()
+                        + " more bytes expected: the file was cut short");
+            }
+            pos += n;
+        }
+    }
+
+    private static void check(Chunk c, MemorySegment data, int[] crcs, List<Path> paths) throws IOException {
+        if (crcs == null) {
+            return;
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(data.asByteBuffer());
+        if ((int) crc.getValue() != crcs[c.index()]) {
+            throw new IOException(String.format(Locale.ROOT, "the device memory file %s is corrupt: %d bytes at"
+                    + " offset %d have CRC32C %08x, the image recorded %08x", paths.get(c.file()), c.length(),
+                    c.offset(), (int) crc.getValue(), crcs[c.index()]));
+        }
+    }
+
+    private static void fillThroughRing(List<Chunk> chunks, List<Path> paths, List<FileChannel> channels, int[] crcs,
+            IntFunction<DeviceCopies> factory, Settings s) throws IOException {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        int[] verify = s.verify() ? crcs : null;
+        try (DeviceCopies copies = factory.apply(chunks.get(0).gpu()); Ring ring = new Ring(copies, s.slots(), s.chunkBytes())) {
+            BlockingQueue<Integer> free = new ArrayBlockingQueue<>(s.slots());
+            for (int i = 0; i < s.slots(); i++) {
+                free.add(i);
+            }
+            CountDownLatch[] ready = new CountDownLatch[chunks.size()];
+            int[] slotOf = new int[chunks.size()];
+            for (int i = 0; i < ready.length; i++) {
+                ready[i] = new CountDownLatch(1);
+            }
+            AtomicInteger next = new AtomicInteger();
+            List<Thread> readers = new ArrayList<>();
+            for (int r = 0; r < s.threads(); r++) {
+                Thread t = new Thread(() -> {
+                    try {
+                        while (failure.get() == null) {
+                            // The slot first, then the chunk: every chunk claimed has a buffer, so
+                            // the lowest one not copied yet always gets done.
+                            Integer slot = free.poll(50, TimeUnit.MILLISECONDS);
+                            if (slot == null) {
+                                continue;
+                            }
+                            int i = next.getAndIncrement();
+                            if (i >= chunks.size()) {
+                                free.put(slot);
+                                return;
+                            }
+                            Chunk c = chunks.get(i);
+                            MemorySegment buf = ring.slot(slot, c.length());
+                            read(channels.get(c.file()), buf.asByteBuffer(), c.offset(), paths.get(c.file()));
+                            check(c, buf, verify, paths);
+                            slotOf[i] = slot;
+                            ready[i].countDown();
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }, "cryo-device-memory-reader");
+                t.setDaemon(true);
+                readers.add(t);
+                t.start();
+            }
+            ArrayDeque<Integer> inFlight = new ArrayDeque<>();
+            try {
+                for (int i = 0; i < chunks.size() && failure.get() == null; i++) {
+                    while (!ready[i].await(0, TimeUnit.MILLISECONDS) && failure.get() == null) {
+                        // The readers wait for buffers: give back the oldest once its copy is done.
+                        if (!inFlight.isEmpty()) {
+                            copies.await(inFlight.peek());
+                            free.put(inFlight.poll());
+                        } else {
+                            ready[i].await(20, TimeUnit.MILLISECONDS);
+                        }
+                    }
+                    if (failure.get() != null) {
+                        break;
+                    }
+                    Chunk c = chunks.get(i);
+                    copies.toDevice(ring.slot(slotOf[i], c.length()), c.device(), slotOf[i]);
+                    inFlight.add(slotOf[i]);
+                    while (!inFlight.isEmpty() && copies.reached(inFlight.peek())) {
+                        free.put(inFlight.poll());
+                    }
+                }
+                copies.awaitAll();
+                free.addAll(inFlight);
+                inFlight.clear();
+            } catch (InterruptedException | RuntimeException e) {
+                failure.compareAndSet(null, e);
+            } finally {
+                readers.forEach(DeviceMemoryFiles::join);
+            }
+        }
+        rethrow(failure.get());
+    }
+
+    private static void fillMapped(List<Chunk> chunks, List<Path> paths, List<FileChannel> channels, int[] crcs,
+            IntFunction<DeviceCopies> factory, Settings s) throws IOException {
+        int[] verify = s.verify() ? crcs : null;
+        ExecutorService checkers = verify == null ? null : Executors.newFixedThreadPool(s.threads(), r -> {
+            Thread t = new Thread(r, "cryo-device-memory-check");
+            t.setDaemon(true);
+            return t;
+        });
+        List<Future<?>> checks = new ArrayList<>();
+        try (DeviceCopies copies = factory.apply(chunks.get(0).gpu()); Arena arena = Arena.ofShared()) {
+            List<MemorySegment> pinned = new ArrayList<>();
+            try {
+                TreeSet<Integer> files = new TreeSet<>();
+                chunks.forEach(c -> files.add(c.file()));
+                for (int f : files) {
+                    FileChannel ch = channels.get(f);
+                    MemorySegment map = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+                    // Registering pins the page cache's pages; the copies of this file then start
+                    // while the next one is registered.
+                    copies.pin(map, true);
+                    pinned.add(map);
+                    for (Chunk c : chunks) {
+                        if (c.file() == f) {
+                            MemorySegment data = map.asSlice(c.offset(), c.length());
+                            copies.toDevice(data, c.device(), c.index() % s.slots());
+                            if (checkers != null) {
+                                checks.add(checkers.submit(() -> {
+                                    check(c, data, verify, paths);
+                                    return null;
+                                }));
+                            }
+                        }
+                    }
+                }
+                copies.awaitAll();
+                for (Future<?> check : checks) {
+                    check.get();
+                }
+            } catch (java.util.concurrent.ExecutionException e) {
+                rethrow(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while filling device memory", e);
+            } finally {
+                copies.awaitAll();
+                for (MemorySegment m : pinned) {
+                    copies.unpin(m);
+                }
+            }
+        } finally {
+            if (checkers != null) {
+                checkers.shutdownNow();
+            }
+        }
+    }
+
+    private static void rethrow(Throwable e) throws IOException {
+        if (e == null) {
+            return;
+        }
+        if (e instanceof IOException io) {
+            throw io;
+        }
+        if (e instanceof RuntimeException re) {
+            throw re;
+        }
+        if (e instanceof Error err) {
+            throw err;
+        }
+        if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+        }
+        throw new IOException(e);
+    }
+
+    private static void closeAll(List<FileChannel> channels, Exception failure) throws IOException {
+        for (FileChannel ch : channels) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                if (failure != null) {
+                    failure.addSuppressed(e);
+                } else {
+                    throw e;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,287 @@
+package dev.cryo.internal;
+
+import dev.cryo.internal.cuda.CudaMemory;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntFunction;
+
+/**
+ * The device memory Cryo moves itself ({@code dev.cryo.DeviceMemory}): every live allocation, and
+ * one checkpoint's {@link Move} of them. One lock guards it all: allocations, fills and frees wait
+ * while a checkpoint moves the memory.
+ */
+public final class DeviceMemoryRegistry {
+    private static final ReentrantLock LOCK = new ReentrantLock();
+    private static final List<Allocation> LIVE = new ArrayList<>();
+
+    private DeviceMemoryRegistry() {}
+
+    /** One allocation: a reserved address range with physical memory mapped there (or not, while moved). */
+    public static final class Allocation {
+        private final int gpu;
+        private final long address;
+        private final long bytes;
+        private final long mappedBytes;
+        private long handle; // 0 while released around a checkpoint
+        private boolean closed;
+
+        private Allocation(int gpu, long address, long bytes, long mappedBytes, long handle) {
+            this.gpu = gpu;
+            this.address = address;
+            this.bytes = bytes;
+            this.mappedBytes = mappedBytes;
+            this.handle = handle;
+        }
+
+        /** The device address. */
+        public long address() {
+            return address;
+        }
+
+        /** The size asked for. */
+        public long bytes() {
+            return bytes;
+        }
+
+        /** The GPU's ordinal. */
+        public int gpu() {
+            return gpu;
+        }
+
+        boolean isMapped() {
+            return handle != 0;
+        }
+
+        DeviceMemoryFiles.Range range() {
+            return new DeviceMemoryFiles.Range(gpu, address, bytes);
+        }
+
+        void release() {
+            onGpu(gpu, "release device memory " + this, cuda -> {
+                cuda.unmapAndRelease(address, mappedBytes, handle);
+                handle = 0;
+                return null;
+            });
+        }
+
+        void map() {
+            onGpu(gpu, "map device memory again at " + this, cuda -> {
+                handle = cuda.createAndMap(gpu, address, mappedBytes);
+                return null;
+            });
+        }
+
+        /** Fills it with the first {@link #bytes()} bytes of {@code file}, through the pinned pipeline. */
+        public void read(Path file) throws IOException {
+            LOCK.lock();
+            try {
+                if (closed) {
+                    throw new IllegalStateException(this + " is closed");
+                }
+                DeviceMemoryFiles.fill(gpu, address, bytes, file, copies(load("read " + file + " into " + this)),
+                        DeviceMemoryFiles.Settings.fromSystemProperties());
+            } finally {
+                LOCK.unlock();
+            }
+        }
+
+        /** Unmaps and frees it and its address range; later calls do nothing. */
+        public void close() {
+            LOCK.lock();
+            try {
+                if (closed) {
+                    return;
+                }
+                onGpu(gpu, "free device memory " + this, cuda -> {
+                    if (handle != 0) {
+                        cuda.unmapAndRelease(address, mappedBytes, handle);
+                        handle = 0;
+                    }
+                    cuda.freeAddress(address, mappedBytes);
+                    return null;
+                });
+                closed = true;
+                LIVE.remove(this);
+            } finally {
+                LOCK.unlock();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "DeviceMemory[gpu %d, 0x%x, %d bytes]", gpu, address, bytes);
+        }
+    }
+
+    /**
+     * Allocates {@code bytes} on {@code gpu}: an address range reserved, physical memory created and
+     * mapped there, readable and writable from that GPU.
+     *
+     * @throws IllegalStateException naming the CUDA call and its error
+     */
+    public static Allocation allocate(int gpu, long bytes) {
+        LOCK.lock();
+        try {
+            return onGpu(gpu, "allocate " + bytes + " bytes of device memory on GPU " + gpu, cuda -> {
+                long granularity = cuda.granularity(gpu);
+                long size = (bytes + granularity - 1) / granularity * granularity;
+                long address = cuda.reserve(size, granularity);
+                long handle;
+                try {
+                    handle = cuda.createAndMap(gpu, address, size);
+                } catch (RuntimeException e) {
+                    try {
+                        cuda.freeAddress(address, size);
+                    } catch (RuntimeException f) {
+                        e.addSuppressed(f);
+                    }
+                    throw e;
+                }
+                Allocation a = new Allocation(gpu, address, bytes, size, handle);
+                LIVE.add(a);
+                return a;
+            });
+        } finally {
+            LOCK.unlock();
+        }
+    }
+
+    /** The device side of the pipelines, one per GPU. */
+    static IntFunction<DeviceCopies> copies(CudaMemory cuda) {
+        DeviceMemoryFiles.Settings s = DeviceMemoryFiles.Settings.fromSystemProperties();
+        return g -> new CudaCopies(cuda, g, s.streams(), s.slots());
+    }
+
+    private static CudaMemory load(String what) {
+        try {
+            return CudaMemory.load();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("Cannot " + what + ": " + e.getMessage(), e);
+        }
+    }
+
+    private interface GpuCall<T> {
+        T call(CudaMemory cuda);
+    }
+
+    /**
+     * Runs {@code call} with the primary context of {@code gpu} current on this thread, then puts
+     * back the context the thread had, so that the app's own CUDA code is not disturbed.
+     */
+    private static <T> T onGpu(int gpu, String what, GpuCall<T> call) {
+        CudaMemory cuda = load(what);
+        MemorySegment before = null;
+        try {
+            before = cuda.currentContext();
+            cuda.makeCurrent(cuda.primaryContext(gpu));
+            return call.call(cuda);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("Cannot " + what + ": " + e.getMessage(), e);
+        } finally {
+            if (before != null) {
+                try {
+                    cuda.makeCurrent(before);
+                } catch (RuntimeException ignored) {
+                    // the thread's old context is gone: nothing to put back
+                }
+            }
+        }
+    }
+
+    /**
+     * One checkpoint's move of the live device memory: copied into files of the image and released
+     * before the driver's checkpoint; mapped at the same addresses and filled again in whichever
+     * process goes on, or after a failure on the way. Holds the registry's lock from
+     * {@link #begin()} to {@link #end()}.
+     */
+    public static final class Move {
+        private final List<Allocation> memory;
+        private Map<String, String> metadata = Map.of();
+
+        private Move(List<Allocation> memory) {
+            this.memory = memory;
+        }
+
+        /** Takes the lock and the list of live memory. */
+        public static Move begin() {
+            LOCK.lock();
+            return new Move(List.copyOf(LIVE));
+        }
+
+        /** Lets allocations and frees go on. */
+        public void end() {
+            if (LOCK.isHeldByCurrentThread()) {
+                LOCK.unlock();
+            }
+        }
+
+        /** Whether there is no memory to move. */
+        public boolean isEmpty() {
+            return memory.isEmpty();
+        }
+
+        /** The bytes moved. */
+        public long bytes() {
+            return memory.stream().mapToLong(Allocation::bytes).sum();
+        }
+
+        /** Whether some memory is released now, and must be filled again. */
+        public boolean released() {
+            return memory.stream().anyMatch(m -> !m.isMapped());
+        }
+
+        /** The image metadata describing the files ({@code deviceMemory.*}); empty before the copy. */
+        public Map<String, String> metadata() {
+            return metadata;
+        }
+
+        /**
+         * Copies every live allocation into files in {@code dir}, then releases it (its address
+         * kept). On a failure nothing stays released: what was released is filled again.
+         */
+        public Map<String, String> copyOutAndRelease(Path dir) throws IOException {
+            List<DeviceMemoryFiles.Range> ranges = memory.stream().map(Allocation::range).toList();
+            metadata = DeviceMemoryFiles.save(ranges, dir, copies(load("copy device memory out")),
+                    DeviceMemoryFiles.Settings.fromSystemProperties());
+            try {
+                for (Allocation m : memory) {
+                    m.release();
+                }
+            } catch (RuntimeException e) {
+                try {
+                    mapAndFill(dir);
+                } catch (IOException | RuntimeException f) {
+                    e.addSuppressed(f);
+                }
+                throw e;
+            }
+            return metadata;
+        }
+
+        /**
+         * Maps every released allocation again at its address and fills all of them from the files
+         * in {@code dir}.
+         *
+         * @throws IOException           when a file is missing, short or corrupt (named)
+         * @throws IllegalStateException when the GPU refuses (out of device memory, say), naming the memory
+         */
+        public void mapAndFill(Path dir) throws IOException {
+            if (metadata.isEmpty()) {
+                return;
+            }
+            for (Allocation a : memory) {
+                if (!a.isMapped()) {
+                    a.map();
+                }
+            }
+            DeviceMemoryFiles.load(metadata, dir, copies(load("fill device memory")),
+                    DeviceMemoryFiles.Settings.fromSystemProperties());
+        }
+    }
+}
