@@ -75,7 +75,7 @@ public final class DeviceMemoryFiles {
             return new Settings(Long.getLong("cryo.deviceMemory.chunkMiB", 32) << 20,
                     Integer.getInteger("cryo.deviceMemory.files", 8),
                     Integer.getInteger("cryo.deviceMemory.slots", 16),
-                    Integer.getInteger("cryo.deviceMemory.threads", Math.max(2, Math.min(8, cores))),
+                    Integer.getInteger("cryo.deviceMemory.threads", Math.max(2, Math.min(12, cores))),
                     Integer.getInteger("cryo.deviceMemory.streams", 4),
                     Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.verify", "true")),
                     Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.mapped", "false")));
@@ -355,7 +355,6 @@ public final class DeviceMemoryFiles {
 
     /** The ring: {@code slots} buffers of {@code chunkBytes} in one block, advised huge and pinned. */
     private static final class Ring implements AutoCloseable {
-        final Arena arena = Arena.ofShared();
         final MemorySegment block;
         final DeviceCopies copies;
         final long chunkBytes;
@@ -364,13 +363,18 @@ public final class DeviceMemoryFiles {
         Ring(DeviceCopies copies, int slots, long chunkBytes) {
             this.copies = copies;
             this.chunkBytes = chunkBytes;
-            block = arena.allocate(slots * chunkBytes, 2L << 20);
+            block = AnonymousMemory.map(slots * chunkBytes);
             try {
                 LibC.madvise(block.address(), block.byteSize(), LibC.MADV_HUGEPAGE);
             } catch (RuntimeException e) {
                 // without transparent huge pages: small pages, slower to pin, still right
             }
-            copies.pin(block, false);
+            try {
+                copies.pin(block, false);
+            } catch (RuntimeException e) {
+                AnonymousMemory.unmap(block);
+                throw e;
+            }
             pinned = true;
         }
 
@@ -386,7 +390,7 @@ public final class DeviceMemoryFiles {
                     copies.unpin(block);
                 }
             } finally {
-                arena.close();
+                AnonymousMemory.unmap(block);
             }
         }
     }

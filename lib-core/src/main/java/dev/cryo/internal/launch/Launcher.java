@@ -1,6 +1,7 @@
 package dev.cryo.internal.launch;
 
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.DeviceMemoryFiles;
 import dev.cryo.internal.GpuInventory;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
@@ -219,6 +220,15 @@ public final class Launcher {
     private OptionalInt restore(ImageStore.Image image) {
         ImageMetadata meta = image.metadata();
         int pid = (int) meta.getLong("pid", -1);
+        // The device memory files first: a missing or short one means a cold start, and reading
+        // them ahead now overlaps the disk with CRIU's restore.
+        Optional<String> deviceMemory = DeviceMemoryFiles.problem(meta.asMap(), image.dir());
+        if (deviceMemory.isPresent()) {
+            say("cannot restore image " + image.id() + ": " + deviceMemory.get() + ". Starting cold.");
+            return OptionalInt.empty();
+        }
+        DeviceMemoryFiles.readAhead(meta.asMap(), image.dir());
+        phase("deviceMemoryCheck");
         LibCriu criu;
         try {
             criu = LibCriu.load(CriuLocation.resolve(null, null));

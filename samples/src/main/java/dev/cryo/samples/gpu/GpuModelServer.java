@@ -9,6 +9,7 @@ import dev.cryo.CheckpointException;
 import dev.cryo.CheckpointOptions;
 import dev.cryo.CheckpointOutcome;
 import dev.cryo.Checkpointer;
+import dev.cryo.DeviceMemory;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,6 +34,9 @@ import java.util.HexFormat;
  * {@code --busy-ms N} with {@code --lock-timeout-ms N} (a kernel still running past the lock timeout);
  * {@code --tcp-open} holds an established loopback connection through the checkpoint (CRIU then refuses
  * the dump, after the GPU step: a failure that must leave the GPU state intact).
+ * {@code --cuda-malloc} keeps the weights in memory from {@code cuMemAlloc}, loaded through one
+ * pinned staging buffer (the driver then checkpoints them), instead of {@link DeviceMemory} loaded
+ * through Cryo's pinned pipeline (which Cryo moves itself): for comparison.
  * {@code --hold-ms N} stays alive that long after serving, for nvidia-smi to see where it runs. Prints {@code VERIFY OK} or
  * {@code VERIFY FAILED}, and {@code CRYO-TIME <event>_epoch_ms=...} lines a script can time.
  */
@@ -82,6 +86,7 @@ public final class GpuModelServer {
         long lockTimeoutMs = 30_000;
         long holdMs = 0;
         boolean tcpOpen = false;
+        boolean cudaMalloc = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--weights-gib" -> gib = Double.parseDouble(args[++i]);
@@ -94,6 +99,7 @@ public final class GpuModelServer {
                 case "--lock-timeout-ms" -> lockTimeoutMs = Long.parseLong(args[++i]);
                 case "--hold-ms" -> holdMs = Long.parseLong(args[++i]);
                 case "--tcp-open" -> tcpOpen = true;
+                case "--cuda-malloc" -> cudaMalloc = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -109,16 +115,26 @@ public final class GpuModelServer {
         long t0 = System.nanoTime();
         String device = server.init();
         long t1 = System.nanoTime();
-        server.load(file, bytes);
+        if (cudaMalloc) {
+            server.load(file, bytes);
+        } else {
+            server.loadIntoDeviceMemory(file, bytes);
+        }
         long t2 = System.nanoTime();
         server.compile();
         long t3 = System.nanoTime();
         String expected = server.infer();
         long expectedSum = server.checksum();
         System.out.println("CRYO-TIME warmup_inference_epoch_ms=" + System.currentTimeMillis());
-        System.out.printf("device %s; weights %.2f GiB; init %d ms, load %d ms (%.2f GB/s), compile %d ms%n", device,
-                bytes / (double) (1L << 30), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
-                bytes / 1e6 / Math.max(1, (t2 - t1) / 1_000_000), (t3 - t2) / 1_000_000);
+        long t4 = System.nanoTime();
+        System.out.printf("device %s; weights %.2f GiB in %s; init %d ms, load %d ms (%.2f GB/s), compile %d ms,"
+                + " warm-up %d ms%n", device, bytes / (double) (1L << 30), cudaMalloc ? "cuMemAlloc memory"
+                : "DeviceMemory", (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
+                bytes / 1e6 / Math.max(1, (t2 - t1) / 1_000_000), (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
+        // One line with every start phase, in a fixed form that scripts read.
+        System.out.printf("CRYO-START phases (ms): jvm=%d init=%d load=%d compile=%d warmup=%d%n",
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() - (t4 - t0) / 1_000_000,
+                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
         System.out.println("warm-up inference " + expected + ", device checksum " + Long.toHexString(expectedSum));
         System.out.flush();
 
@@ -224,6 +240,18 @@ public final class GpuModelServer {
         return p.get(JAVA_LONG, 0);
     }
 
+    /**
+     * Reads the weights file into {@link DeviceMemory}, through Cryo's pinned pipeline (parallel
+     * readers, several streams): the memory Cryo moves itself at a checkpoint.
+     */
+    private void loadIntoDeviceMemory(Path file, long size) throws Throwable {
+        bytes = size;
+        DeviceMemory memory = DeviceMemory.allocate(0, size);
+        memory.read(file);
+        weights = memory.address();
+        allocSmallBuffers();
+    }
+
     /** Reads the weights file through a pinned host buffer into device memory, 256 MiB at a time. */
     private void load(Path file, long size) throws Throwable {
         bytes = size;
@@ -247,6 +275,11 @@ public final class GpuModelServer {
             // The staging buffer is freed: the snapshot should hold GPU state, not a host copy of it.
             Cuda.check("cuMemFreeHost", (int) Cuda.cuMemFreeHost.invokeExact(pinned));
         }
+        allocSmallBuffers();
+    }
+
+    /** The input and output vectors and the checksum cell, in memory the driver checkpoints. */
+    private void allocSmallBuffers() throws Throwable {
         x = alloc(4L * COLS);
         y = alloc(4L * ROWS);
         sum = alloc(8);
