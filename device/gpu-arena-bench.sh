@@ -96,7 +96,7 @@ for gib in $GIBS; do
     meta=$(ls "$store"/img-*/cryo-image.properties 2>/dev/null | head -1)
     [ -n "$meta" ] && cp "$meta" "$DETAILS/$mode-${gib}gib-image.properties"
     ckpt=$(sed -n 's/.*Checkpoint image .* in \([0-9]*\) ms (steps.*/\1/p' /tmp/first.log | head -1)
-    refill=$(sed -n 's/.*Device memory back in the original process: .* in \([0-9]*\) ms.*/\1/p' /tmp/first.log | head -1)
+    refill=$(sed -n 's/.*Device memory mapped again at its addresses and filled from .*: .* in \([0-9]*\) ms.*/\1/p' /tmp/first.log | head -1)
     t=$(now); timeout 300 bin/cryo run --image "$store" -- "${APP[@]}" "${flag[@]}" > /tmp/restore.log 2>&1
     ms=$(( $(at served_inference /tmp/restore.log) - t ))
     grep -hE "restore timing|Restore steps|Device memory|VERIFY|RESTORED" /tmp/restore.log

@@ -71,7 +71,7 @@ restore() { # $1 case $2 store $3 cache $4 cold ms, then JVM options
   local ckpt; ckpt=$(sed -n 's/.*Checkpoint image .* in \([0-9]*\) ms (steps.*/\1/p' /tmp/first-$name.log | head -1)
   local before=$(( $(phase buildKey /tmp/restore.log) + $(phase chooseImage /tmp/restore.log) + $(phase loadLibcriu /tmp/restore.log) + $(phase prepareRequest /tmp/restore.log) ))
   local launcher; launcher=$(sed -n 's/^cryo: restored image .* in \([0-9]*\) ms.*/\1/p' /tmp/restore.log | head -1)
-  echo "$name,$gib,1,$coldms,$ms,$launcher,$ckpt,$(prop image.bytes "$meta"),$(prop step.gpuSuspend.millis "$meta"),$(prop step.gpuMemoryFiles.millis "$meta"),$(prop step.criuDump.millis "$meta"),$(sed -n 's/.*(steps: .*gpuMemoryReload=\([0-9]*\).*/\1/p' /tmp/first-$name.log | head -1),$(phase criuRestore /tmp/restore.log),$(rstep gpuMemoryFiles /tmp/restore.log),$(rstep gpuRestore /tmp/restore.log),$(rstep gpuUnlock /tmp/restore.log),$(rstep afterRestore /tmp/restore.log),$(phase jvmStart /tmp/restore.log),$before,$(grep -c 'VERIFY OK' /tmp/restore.log)" >> "$csv"
+  echo "$name,$gib,1,$coldms,$ms,$launcher,$ckpt,$(prop image.bytes "$meta"),$(prop step.gpuSuspend.millis "$meta"),$(prop step.gpuMemoryFiles.millis "$meta"),$(prop step.criuDump.millis "$meta"),$(sed -n 's/.*GPU memory read back from the image files in \([0-9]*\) ms.*/\1/p' /tmp/first-$name.log | head -1),$(phase criuRestore /tmp/restore.log),$(rstep gpuMemoryFiles /tmp/restore.log),$(rstep gpuRestore /tmp/restore.log),$(rstep gpuUnlock /tmp/restore.log),$(rstep afterRestore /tmp/restore.log),$(phase jvmStart /tmp/restore.log),$before,$(grep -c 'VERIFY OK' /tmp/restore.log)" >> "$csv"
   echo "$name $gib GiB: cold $coldms ms, restore $ms ms"
 }
 

@@ -1,6 +1,8 @@
 package dev.cryo;
 
 import dev.cryo.internal.ResourceChain;
+import dev.cryo.internal.checkpoint.ApiAccess;
+import dev.cryo.internal.checkpoint.CheckpointSequence;
 
 /**
  * The entry point: an app calls {@link #checkpointNow()} once its start-up is done. The first run
@@ -146,6 +148,41 @@ public final class Checkpointer {
      */
     public static CheckpointOutcome checkpointNow(CheckpointOptions options)
             throws CheckpointException, RestoreException {
-        return new CheckpointRun(java.util.Objects.requireNonNull(options, "options")).run();
+        return CheckpointSequence.run(java.util.Objects.requireNonNull(options, "options"), API);
     }
+
+    /** What the checkpoint sequence (dev.cryo.internal.checkpoint) may do of this package's own. */
+    private static final ApiAccess API = new ApiAccess() {
+        @Override
+        public CheckpointException checkpointFailure(CheckpointException.Reason reason, String message,
+                Throwable cause) {
+            return new CheckpointException(reason, message, cause);
+        }
+
+        @Override
+        public RestoreException restoreFailure(String message, CheckpointOutcome outcome) {
+            return new RestoreException(message, outcome, null);
+        }
+
+        @Override
+        public CheckpointOutcome outcome(CheckpointOutcome.Kind kind, java.nio.file.Path image, String imageId,
+                String reason, java.time.Duration pause) {
+            return new CheckpointOutcome(kind, image, imageId, reason, pause);
+        }
+
+        @Override
+        public ResourceChain<Resource, CheckpointOutcome> resources() {
+            return RESOURCES;
+        }
+
+        @Override
+        public java.util.List<Gpu> refreshGpus() {
+            return Checkpointer.refreshGpus();
+        }
+
+        @Override
+        public java.util.List<Exception> refreshDeviceCaches(java.util.List<Gpu> now) {
+            return Checkpointer.refreshDeviceCaches(now);
+        }
+    };
 }

@@ -2,7 +2,6 @@ package dev.cryo;
 
 import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
-import dev.cryo.internal.os.LibC;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,16 +66,6 @@ public final class Preflight {
     }
 
     private Preflight() {}
-
-    /** Whether this process's session leader lives in an outer PID namespace (getsid answers 0). */
-    static boolean sessionLeaderOutside() {
-        return LibC.getsid(0) == 0;
-    }
-
-    /** Whether this process leads its process group, which makes setsid() fail. */
-    static boolean leadsProcessGroup() {
-        return LibC.getpgid(0) == ProcessHandle.current().pid();
-    }
 
     /**
      * Examines this process now.
@@ -145,7 +134,7 @@ public final class Preflight {
                     + " runs?): CRIU copies it into the image only up to CheckpointOptions.ghostLimitBytes; restart"
                     + " the app on the new files before checkpointing"));
         }
-        if (sessionLeaderOutside() && leadsProcessGroup()) {
+        if (ProcessFacts.sessionLeaderOutside() && ProcessFacts.leadsProcessGroup()) {
             out.add(new Finding(Kind.SESSION_OUTSIDE_NAMESPACE, "session leader outside this PID namespace, and"
                     + " this process leads its process group", "start the app through bin/cryo run, or with"
                     + " setsid (setsid java ...)"));

@@ -3,8 +3,9 @@
  *
  * <h2>The call</h2>
  * An app calls {@link dev.cryo.Checkpointer#checkpointNow()} once its start-up is done. It returns
- * {@code SKIPPED}, touching nothing, when the image store already holds a whole image of this build
- * (the same command line, working directory, JDK and class path files), or when another live
+ * {@code SKIPPED}, touching nothing, when the image store already holds an image the launcher would
+ * restore here (whole, of this build: the same command line, working directory, JDK and class path
+ * files; of this runtime, GPUs and open files; see "Which image fits"), or when another live
  * process is checkpointing the same build into the same store right now (a claim file holding its
  * pid; a claim whose holder died is taken over). Otherwise the call
  * <ol>

@@ -86,6 +86,22 @@ class FilesEndToEndTest {
     }
 
     @Test
+    @DisplayName("an image refused for a changed file is superseded: the cold start checkpoints anew, the next start restores")
+    void refusedImageIsReplaced() throws Exception {
+        assertEquals(0, start("first").exit());
+        byte[] changed = bytes(5000, 5);
+        Files.write(data, changed);
+        Result cold = start("cold");
+        assertEquals(0, cold.exit(), cold::toString);
+        assertTrue(cold.err().contains("cannot be restored now: the app had " + data), cold::toString);
+        assertFalse(cold.has("OUTCOME SKIPPED"), "the app does not take the refused image for its own:\n" + cold);
+        assertEquals(2, images(store).size(), "a new image beside the refused one:\n" + cold);
+        Result next = start("next");
+        assertTrue(next.err().contains("CRYO RESTORED"), next::toString);
+        assertEquals("REST " + sha(Arrays.copyOfRange(changed, 4096, 5000)), next.line("REST "), next::toString);
+    }
+
+    @Test
     @DisplayName("an open file changed with the same size: restored, with a warning naming it")
     void sameSizeChangeIsReported() throws Exception {
         Result first = start("first");

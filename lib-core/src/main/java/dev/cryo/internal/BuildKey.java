@@ -21,8 +21,6 @@ import java.util.stream.Stream;
  * only for the same key. A rebuild that produces the same bytes keeps the key.
  */
 public final class BuildKey {
-    /** The launcher hands the key it computed to the app through this variable. */
-    public static final String ENV = "CRYO_BUILD_KEY";
     private static final Set<String> PATH_OPTIONS =
             Set.of("-cp", "-classpath", "--class-path", "-jar", "--module-path", "-p");
     private static final int MAX_FILES_PER_DIRECTORY = 50_000;

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
 
@@ -202,7 +201,7 @@ public final class DeviceMemoryRegistry {
      */
     public static final class Move {
         private final List<Allocation> memory;
-        private Map<String, String> metadata = Map.of();
+        private DeviceMemoryFiles.Layout layout = DeviceMemoryFiles.Layout.NONE;
 
         private Move(List<Allocation> memory) {
             this.memory = memory;
@@ -236,18 +235,18 @@ public final class DeviceMemoryRegistry {
             return memory.stream().anyMatch(m -> !m.isMapped());
         }
 
-        /** The image metadata describing the files ({@code deviceMemory.*}); empty before the copy. */
-        public Map<String, String> metadata() {
-            return metadata;
+        /** Where the memory is in the image's files; empty before the copy. */
+        public DeviceMemoryFiles.Layout layout() {
+            return layout;
         }
 
         /**
          * Copies every live allocation into files in {@code dir}, then releases it (its address
          * kept). On a failure nothing stays released: what was released is filled again.
          */
-        public Map<String, String> copyOutAndRelease(Path dir) throws IOException {
+        public DeviceMemoryFiles.Layout copyOutAndRelease(Path dir) throws IOException {
             List<DeviceMemoryFiles.Range> ranges = memory.stream().map(Allocation::range).toList();
-            metadata = DeviceMemoryFiles.save(ranges, dir, copies(load("copy device memory out")),
+            layout = DeviceMemoryFiles.save(ranges, dir, copies(load("copy device memory out")),
                     DeviceMemoryFiles.Settings.fromSystemProperties());
             try {
                 for (Allocation m : memory) {
@@ -261,7 +260,7 @@ public final class DeviceMemoryRegistry {
                 }
                 throw e;
             }
-            return metadata;
+            return layout;
         }
 
         /**
@@ -272,7 +271,7 @@ public final class DeviceMemoryRegistry {
          * @throws IllegalStateException when the GPU refuses (out of device memory, say), naming the memory
          */
         public void mapAndFill(Path dir) throws IOException {
-            if (metadata.isEmpty()) {
+            if (layout.isEmpty()) {
                 return;
             }
             for (Allocation a : memory) {
@@ -280,7 +279,7 @@ public final class DeviceMemoryRegistry {
                     a.map();
                 }
             }
-            DeviceMemoryFiles.load(metadata, dir, copies(load("fill device memory")),
+            DeviceMemoryFiles.load(layout, dir, copies(load("fill device memory")),
                     DeviceMemoryFiles.Settings.fromSystemProperties());
         }
     }

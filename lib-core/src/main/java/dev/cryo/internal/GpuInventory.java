@@ -91,14 +91,14 @@ public final class GpuInventory {
     }
 
     /**
-     * Why the GPU state described by an image's {@code metadata} cannot be restored onto
+     * Why the GPU state of an image, made on {@code atCheckpoint}, cannot be restored onto
      * {@code present} with the user's {@code gpuMap}, or empty when it can: the same decision the
      * restored process makes ({@link GpuCheckpoint#planRemap}), taken before restoring.
      */
-    public static Optional<String> misfit(Map<String, String> metadata, List<GpuDevice> present,
+    public static Optional<String> misfit(List<GpuDevice> atCheckpoint, List<GpuDevice> present,
             Map<String, String> gpuMap) {
         try {
-            GpuCheckpoint.planRemap(GpuCheckpoint.fromMetadata(metadata), present, gpuMap);
+            GpuCheckpoint.planRemap(atCheckpoint, present, gpuMap);
             return Optional.empty();
         } catch (CudaUnavailableException e) {
             return Optional.of(e.getMessage());

@@ -10,10 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -30,8 +28,7 @@ import java.util.concurrent.Future;
  * memory advised to use huge pages, they come back several times faster, and the driver's copy to
  * the GPU is faster too. The driver does not touch that memory while the process is checkpointed.
  *
- * <p>Recorded in the image as {@code gpuMemory.<n>.address} and {@code .bytes}, with the bytes in
- * {@code gpu-memory-<n>.bin}.
+ * <p>Each region is listed in the image metadata, its bytes in {@code gpu-memory-<n>.bin}.
  */
 public final class GpuMemoryFiles {
     /** Mappings smaller than this are left to CRIU: not worth a file. */
@@ -126,11 +123,8 @@ public final class GpuMemoryFiles {
     /**
      * Writes {@code regions} into {@code dir}, in parallel, then drops their pages. On a failure
      * nothing is dropped and the partial files are removed.
-     *
-     * @return the image metadata describing them
      */
-    public static Map<String, String> save(List<Region> regions, Path dir) throws IOException {
-        Map<String, String> m = new LinkedHashMap<>();
+    public static void save(List<Region> regions, Path dir) throws IOException {
         try {
             parallel(regions, dir, true);
         } catch (IOException | RuntimeException e) {
@@ -139,25 +133,9 @@ public final class GpuMemoryFiles {
             }
             throw e;
         }
-        for (int n = 0; n < regions.size(); n++) {
-            Region r = regions.get(n);
-            m.put("gpuMemory." + n + ".address", Long.toUnsignedString(r.start()));
-            m.put("gpuMemory." + n + ".bytes", Long.toString(r.bytes()));
-        }
         for (Region r : regions) {
             LibC.madvise(r.start(), r.bytes(), LibC.MADV_DONTNEED);
         }
-        return m;
-    }
-
-    /** The regions an image's {@code metadata} lists. */
-    public static List<Region> regions(Map<String, String> metadata) {
-        List<Region> regions = new ArrayList<>();
-        for (int n = 0; metadata.containsKey("gpuMemory." + n + ".address"); n++) {
-            long start = Long.parseUnsignedLong(metadata.get("gpuMemory." + n + ".address"));
-            regions.add(new Region(start, start + Long.parseLong(metadata.get("gpuMemory." + n + ".bytes"))));
-        }
-        return regions;
     }
 
     /**

@@ -17,7 +17,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -71,35 +70,34 @@ public final class ImageStore {
      * Makes the temporary image final: owner-only permissions, the list of its files and their
      * sizes added to {@code metadata}, metadata written last, then one rename.
      */
-    public Path commit(Path tmp, String id, Map<String, String> metadata) throws IOException {
+    public Path commit(Path tmp, ImageMetadata metadata) throws IOException {
         Permissions.ownerOnlyTree(tmp);
-        Map<String, String> all = new LinkedHashMap<>(metadata);
-        long total = 0;
-        for (Map.Entry<String, Long> f : listFiles(tmp).entrySet()) {
-            all.put("file." + f.getKey(), Long.toString(f.getValue()));
-            total += f.getValue();
-        }
-        all.put("image.bytes", Long.toString(total));
-        ImageMetadata.of(all).write(tmp);
-        Path target = imagePath(id);
+        metadata.withFiles(listFiles(tmp)).write(tmp);
+        Path target = imagePath(metadata.id());
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         return target;
     }
 
     /** Removes a temporary image after a failure, keeping CRIU's log as {@value #FAILED_LOG}. */
     public Optional<Path> abort(Path tmp, String logName) {
-        Path kept = null;
+        Optional<Path> kept = keepLog(tmp, logName);
+        deleteTree(tmp);
+        return kept;
+    }
+
+    /** Moves CRIU's log out of a failed temporary image, to {@value #FAILED_LOG}; empty when there is none. */
+    public Optional<Path> keepLog(Path tmp, String logName) {
         Path log = tmp.resolve(logName);
         try {
             if (Files.isRegularFile(log)) {
-                kept = root.resolve(FAILED_LOG);
+                Path kept = root.resolve(FAILED_LOG);
                 Files.move(log, kept, StandardCopyOption.REPLACE_EXISTING);
+                return Optional.of(kept);
             }
         } catch (IOException e) {
-            kept = null;
+            // then no log is kept
         }
-        deleteTree(tmp);
-        return Optional.ofNullable(kept);
+        return Optional.empty();
     }
 
     /**
@@ -160,7 +158,11 @@ public final class ImageStore {
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root, IMAGE_PREFIX + "*")) {
             for (Path d : dirs) {
                 if (Files.isDirectory(d)) {
-                    out.add(new Image(d, ImageMetadata.read(d).orElse(null)));
+                    try {
+                        out.add(new Image(d, ImageMetadata.read(d), null));
+                    } catch (IOException e) {
+                        out.add(new Image(d, null, e.getMessage()));
+                    }
                 }
             }
         } catch (IOException e) {
@@ -239,8 +241,14 @@ public final class ImageStore {
         }
     }
 
-    /** One image directory and its metadata (null when missing or unreadable). */
-    public record Image(Path dir, ImageMetadata metadata) {
+    /**
+     * One image directory.
+     *
+     * @param dir        its directory
+     * @param metadata   its metadata; null when it cannot be read
+     * @param unreadable why not, when it cannot be read
+     */
+    public record Image(Path dir, ImageMetadata metadata, String unreadable) {
 
         public String id() {
             return dir.getFileName().toString().substring(IMAGE_PREFIX.length());
@@ -249,24 +257,21 @@ public final class ImageStore {
         /** Why this image cannot be restored, or empty when it is whole. */
         public Optional<String> defect() {
             if (metadata == null) {
-                return Optional.of("it has no readable " + ImageMetadata.FILE_NAME);
+                return Optional.of(unreadable);
             }
-            if (!Integer.toString(ImageMetadata.FORMAT).equals(metadata.get("format"))) {
-                return Optional.of("its format " + metadata.get("format") + " is not " + ImageMetadata.FORMAT);
-            }
-            Map<String, String> files = metadata.withPrefix("file.");
+            Map<String, Long> files = metadata.files();
             if (!files.containsKey("inventory.img")) {
                 return Optional.of("it holds no CRIU inventory.img");
             }
-            for (Map.Entry<String, String> f : files.entrySet()) {
+            for (Map.Entry<String, Long> f : files.entrySet()) {
                 Path p = dir.resolve(f.getKey());
                 try {
                     long size = Files.size(p);
-                    if (size != Long.parseLong(f.getValue())) {
+                    if (size != f.getValue()) {
                         return Optional.of(f.getKey() + " is " + size + " bytes, the metadata says " + f.getValue()
                                 + " (truncated or changed)");
                     }
-                } catch (IOException | NumberFormatException e) {
+                } catch (IOException e) {
                     return Optional.of(f.getKey() + " is missing or unreadable");
                 }
             }

@@ -116,37 +116,42 @@ public final class OpenFiles {
     }
 
     /**
-     * The image metadata for {@code files} whose size CRIU checks, one path once. Standard input
-     * and output are left out: the launcher hands the restored process its own (CRIU inherit-fd).
+     * A file the image had open, as recorded in its metadata.
+     *
+     * @param path     its path
+     * @param size     its size at checkpoint
+     * @param modified its modification time at checkpoint, epoch milliseconds
      */
-    public static Map<String, String> describe(List<OpenFile> files) {
-        Map<String, String> m = new LinkedHashMap<>();
+    public record Recorded(String path, long size, long modified) {}
+
+    /**
+     * What the image records of {@code files}: those whose size CRIU checks, one path once.
+     * Standard input and output are left out: the launcher hands the restored process its own
+     * (CRIU inherit-fd).
+     */
+    public static List<Recorded> describe(List<OpenFile> files) {
+        List<Recorded> out = new ArrayList<>();
         Set<Path> seen = new java.util.HashSet<>();
         files.stream().filter(f -> f.fd() <= 2).forEach(f -> seen.add(f.path()));
-        int n = 0;
         for (OpenFile f : files) {
             if (f.fd() > 2 && f.sizeChecked() && f.sameAsPath() && seen.add(f.path())) {
-                m.put("openFile." + n + ".path", f.path().toString());
-                m.put("openFile." + n + ".size", Long.toString(f.size()));
-                m.put("openFile." + n + ".modified", Long.toString(f.modified()));
-                n++;
+                out.add(new Recorded(f.path().toString(), f.size(), f.modified()));
             }
         }
-        return m;
+        return out;
     }
 
     /**
-     * Why a restore of the image with {@code metadata} would fail on this machine's files now: a
-     * file it had open is gone or has another size. Files the image stores are not checked (the
+     * Why a restore of an image that had {@code files} open would fail on this machine's files
+     * now: a file is gone or has another size. Files the image stores are not checked (the
      * launcher puts them back first).
      */
-    public static Optional<String> misfit(Map<String, String> metadata, Set<String> stored) {
-        for (int n = 0; metadata.containsKey("openFile." + n + ".path"); n++) {
-            String path = metadata.get("openFile." + n + ".path");
+    public static Optional<String> misfit(List<Recorded> files, Set<String> stored) {
+        for (Recorded f : files) {
+            String path = f.path();
             if (stored.contains(path)) {
                 continue;
             }
-            long size = Long.parseLong(metadata.get("openFile." + n + ".size"));
             Path p = Path.of(path);
             if (!Files.isRegularFile(p)) {
                 return Optional.of("the app had " + path + " open at checkpoint and it is gone now: CRIU cannot"
@@ -154,8 +159,8 @@ public final class OpenFiles {
             }
             try {
                 long now = Files.size(p);
-                if (now != size) {
-                    return Optional.of("the app had " + path + " open at checkpoint with " + size + " bytes; it has "
+                if (now != f.size()) {
+                    return Optional.of("the app had " + path + " open at checkpoint with " + f.size() + " bytes; it has "
                             + now + " now, and CRIU refuses a file that changed size. Put the old version back,"
                             + " or store it in the image (CheckpointOptions.storeFiles)");
                 }
@@ -167,14 +172,13 @@ public final class OpenFiles {
     }
 
     /** Files the image had open that changed since the checkpoint but kept their size. */
-    public static List<String> changedSameSize(Map<String, String> metadata, Set<String> stored) {
+    public static List<String> changedSameSize(List<Recorded> files, Set<String> stored) {
         List<String> changed = new ArrayList<>();
-        for (int n = 0; metadata.containsKey("openFile." + n + ".path"); n++) {
-            String path = metadata.get("openFile." + n + ".path");
+        for (Recorded f : files) {
             try {
-                long modified = Files.getLastModifiedTime(Path.of(path)).toMillis();
-                if (!stored.contains(path) && modified != Long.parseLong(metadata.get("openFile." + n + ".modified"))) {
-                    changed.add(path);
+                long modified = Files.getLastModifiedTime(Path.of(f.path())).toMillis();
+                if (!stored.contains(f.path()) && modified != f.modified()) {
+                    changed.add(f.path());
                 }
             } catch (IOException | RuntimeException e) {
                 // misfit() reports files that are gone

@@ -1,5 +1,6 @@
 package dev.cryo.internal;
 
+import dev.cryo.internal.os.LibC;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -173,5 +174,15 @@ public final class ProcessFacts {
             return target.substring(1);
         }
         return target;
+    }
+
+    /** Whether this process's session leader lives in an outer PID namespace (getsid answers 0). */
+    public static boolean sessionLeaderOutside() {
+        return LibC.getsid(0) == 0;
+    }
+
+    /** Whether this process leads its process group, which makes setsid() fail. */
+    public static boolean leadsProcessGroup() {
+        return LibC.getpgid(0) == ProcessHandle.current().pid();
     }
 }

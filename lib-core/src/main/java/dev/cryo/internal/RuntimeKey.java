@@ -8,9 +8,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -19,14 +17,18 @@ import java.util.Optional;
  * driver version and the GPU models. Stored in the image as
  * {@code runtime.*}; an image restores only where they are the same, so images of one app made on
  * different machines live side by side and each start picks its own.
+ *
+ * @param cpu          the CPU's model name
+ * @param cpuFlags     a digest of its feature flags
+ * @param kernel       the kernel's version
+ * @param nvidiaDriver the NVIDIA driver's version, or {@value #NONE}
+ * @param gpuModels    the GPU models, sorted, {@code "; "}-separated, or {@value #NONE}
  */
-public final class RuntimeKey {
-    private static final String NONE = "none";
-    private RuntimeKey() {}
+public record RuntimeKey(String cpu, String cpuFlags, String kernel, String nvidiaDriver, String gpuModels) {
+    static final String NONE = "none";
 
-    /** This machine's runtime entries. */
-    public static Map<String, String> current() {
-        Map<String, String> m = new LinkedHashMap<>();
+    /** This machine's runtime. */
+    public static RuntimeKey current() {
         String model = "?";
         String flags = "";
         try {
@@ -40,39 +42,29 @@ public final class RuntimeKey {
         } catch (IOException e) {
             // leave unknown
         }
-        m.put("runtime.cpu", model);
-        m.put("runtime.cpuFlags", digest(flags));
-        m.put("runtime.kernel", System.getProperty("os.version"));
-        m.put("runtime.nvidiaDriver", GpuInventory.driverVersion().orElse(NONE));
         List<String> models = GpuInventory.present().stream().map(GpuDevice::name).distinct().sorted().toList();
-        m.put("runtime.gpuModels", models.isEmpty() ? NONE : String.join("; ", models));
-        return m;
+        return new RuntimeKey(model, digest(flags), System.getProperty("os.version"),
+                GpuInventory.driverVersion().orElse(NONE), models.isEmpty() ? NONE : String.join("; ", models));
     }
 
-    /** Why an image with {@code metadata} was made on another runtime, or empty when it fits here. */
-    public static Optional<String> misfit(Map<String, String> metadata, Map<String, String> here) {
-        if (!metadata.containsKey("runtime.cpuFlags")) {
-            return Optional.empty(); // an image from before runtime keys: nothing to compare
+    /** Why an image made on this runtime cannot be restored on {@code here}, or empty when it can. */
+    public Optional<String> misfit(RuntimeKey here) {
+        if (!here.cpuFlags.equals(cpuFlags)) {
+            return Optional.of("it was made on a CPU with other features (" + cpu + "; here: " + here.cpu
+                    + "): restored code could use instructions this CPU lacks");
         }
-        if (!here.get("runtime.cpuFlags").equals(metadata.get("runtime.cpuFlags"))) {
-            return Optional.of("it was made on a CPU with other features (" + metadata.get("runtime.cpu")
-                    + "; here: " + here.get("runtime.cpu") + "): restored code could use instructions this CPU lacks");
-        }
-        if (!here.get("runtime.kernel").equals(metadata.get("runtime.kernel"))) {
-            return Optional.of("it was made on kernel " + metadata.get("runtime.kernel") + ", this is "
-                    + here.get("runtime.kernel"));
+        if (!here.kernel.equals(kernel)) {
+            return Optional.of("it was made on kernel " + kernel + ", this is " + here.kernel);
         }
         // An image made where no NVIDIA driver was loaded holds no CUDA state: it restores on any
         // machine. One made with the driver may hold driver state and device facts the app cached.
-        String driver = metadata.getOrDefault("runtime.nvidiaDriver", NONE);
-        if (!driver.equals(NONE) && !driver.equals(here.get("runtime.nvidiaDriver"))) {
-            return Optional.of("it was made with NVIDIA driver " + driver + ", this machine has "
-                    + (here.get("runtime.nvidiaDriver").equals(NONE) ? "none" : here.get("runtime.nvidiaDriver")));
+        if (!nvidiaDriver.equals(NONE) && !nvidiaDriver.equals(here.nvidiaDriver)) {
+            return Optional.of("it was made with NVIDIA driver " + nvidiaDriver + ", this machine has "
+                    + (here.nvidiaDriver.equals(NONE) ? "none" : here.nvidiaDriver));
         }
-        String models = metadata.getOrDefault("runtime.gpuModels", NONE);
-        if (!models.equals(NONE) && !models.equals(here.get("runtime.gpuModels"))) {
-            return Optional.of("it was made on GPUs of model " + models + ", this machine has "
-                    + (here.get("runtime.gpuModels").equals(NONE) ? "none" : here.get("runtime.gpuModels")));
+        if (!gpuModels.equals(NONE) && !gpuModels.equals(here.gpuModels)) {
+            return Optional.of("it was made on GPUs of model " + gpuModels + ", this machine has "
+                    + (here.gpuModels.equals(NONE) ? "none" : here.gpuModels));
         }
         return Optional.empty();
     }

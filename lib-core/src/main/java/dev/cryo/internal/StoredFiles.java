@@ -9,17 +9,15 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
  * Files the app asked to keep inside its image ({@code CheckpointOptions.storeFiles}): CRIU does
  * not save file contents, so a restore breaks, or the app reads other data, when such a file
  * changed after the checkpoint. Copied into the image as {@code stored-<n>} with
- * {@code stored.<n>.*} metadata; the launcher puts each back, where it differs, before restoring.
+ * its entry in the image metadata; the launcher puts each back, where it differs, before restoring.
  */
 public final class StoredFiles {
     private StoredFiles() {}
@@ -38,28 +36,32 @@ public final class StoredFiles {
         return null;
     }
 
-    /** Copies {@code paths} into the image directory {@code tmp}; returns their metadata. */
-    public static Map<String, String> store(List<Path> paths, Path tmp) throws IOException {
-        Map<String, String> m = new LinkedHashMap<>();
-        int n = 0;
+    /**
+     * A file kept in the image, as {@code stored-<n>} where n is its place in the image's list.
+     *
+     * @param path     where it belongs
+     * @param size     its size at checkpoint
+     * @param modified its modification time, epoch milliseconds
+     * @param mode     its permissions, as {@code rw-r--r--}
+     */
+    public record Stored(String path, long size, long modified, String mode) {}
+
+    /** Copies {@code paths} into the image directory {@code tmp}; returns what it stored, in order. */
+    public static List<Stored> store(List<Path> paths, Path tmp) throws IOException {
+        List<Stored> out = new ArrayList<>();
         for (Path p : new LinkedHashSet<>(paths)) {
-            Path copy = tmp.resolve("stored-" + n);
+            Path copy = tmp.resolve("stored-" + out.size());
             Files.copy(p, copy, StandardCopyOption.COPY_ATTRIBUTES);
-            m.put("stored." + n + ".path", p.toString());
-            m.put("stored." + n + ".size", Long.toString(Files.size(copy)));
-            m.put("stored." + n + ".modified", Long.toString(Files.getLastModifiedTime(p).toMillis()));
-            m.put("stored." + n + ".mode", PosixFilePermissions.toString(Files.getPosixFilePermissions(p)));
-            n++;
+            out.add(new Stored(p.toString(), Files.size(copy), Files.getLastModifiedTime(p).toMillis(),
+                    PosixFilePermissions.toString(Files.getPosixFilePermissions(p))));
         }
-        return m;
+        return out;
     }
 
-    /** The paths an image stores. */
-    public static Set<String> paths(Map<String, String> metadata) {
+    /** The paths of {@code stored}. */
+    public static Set<String> paths(List<Stored> stored) {
         Set<String> paths = new LinkedHashSet<>();
-        for (int n = 0; metadata.containsKey("stored." + n + ".path"); n++) {
-            paths.add(metadata.get("stored." + n + ".path"));
-        }
+        stored.forEach(s -> paths.add(s.path()));
         return paths;
     }
 
@@ -68,13 +70,13 @@ public final class StoredFiles {
      * atomically: the copy is written beside the target and renamed over it, with its mode and
      * modification time. Returns the paths put back.
      */
-    public static List<String> putBack(Map<String, String> metadata, Path imageDir) throws IOException {
+    public static List<String> putBack(List<Stored> stored, Path imageDir) throws IOException {
         List<String> restored = new ArrayList<>();
-        for (int n = 0; metadata.containsKey("stored." + n + ".path"); n++) {
-            Path target = Path.of(metadata.get("stored." + n + ".path"));
-            long size = Long.parseLong(metadata.get("stored." + n + ".size"));
-            FileTime modified = FileTime.fromMillis(Long.parseLong(metadata.get("stored." + n + ".modified")));
-            if (Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) && Files.size(target) == size
+        for (int n = 0; n < stored.size(); n++) {
+            Stored s = stored.get(n);
+            Path target = Path.of(s.path());
+            FileTime modified = FileTime.fromMillis(s.modified());
+            if (Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) && Files.size(target) == s.size()
                     && Files.getLastModifiedTime(target).toMillis() == modified.toMillis()) {
                 continue;
             }
@@ -82,7 +84,7 @@ public final class StoredFiles {
             Path part = target.resolveSibling("." + target.getFileName() + ".cryo-" + ProcessHandle.current().pid());
             try {
                 Files.copy(imageDir.resolve("stored-" + n), part, StandardCopyOption.REPLACE_EXISTING);
-                Set<PosixFilePermission> mode = PosixFilePermissions.fromString(metadata.get("stored." + n + ".mode"));
+                Set<PosixFilePermission> mode = PosixFilePermissions.fromString(s.mode());
                 Files.setPosixFilePermissions(part, mode);
                 Files.setLastModifiedTime(part, modified);
                 Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

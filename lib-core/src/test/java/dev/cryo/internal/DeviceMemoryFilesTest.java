@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -179,9 +178,9 @@ class DeviceMemoryFilesTest {
     void roundTrip() throws IOException {
         Setup s = setup();
         List<MemorySegment> originals = List.of(copyOf(s.a()), copyOf(s.b()), copyOf(s.c()));
-        Map<String, String> meta = DeviceMemoryFiles.save(s.ranges(), dir, copies(), settings(false));
-        assertEquals(s.ranges(), DeviceMemoryFiles.ranges(meta));
-        assertEquals(10, meta.get("deviceMemory.crc32c").split(",").length, meta.toString());
+        DeviceMemoryFiles.Layout meta = DeviceMemoryFiles.save(s.ranges(), dir, copies(), settings(false));
+        assertEquals(s.ranges(), meta.ranges());
+        assertEquals(10, meta.crc32c().size(), meta.toString());
         long total = 0;
         for (int f = 0; f < 3; f++) {
             total += Files.size(DeviceMemoryFiles.file(dir, f));
@@ -203,7 +202,7 @@ class DeviceMemoryFilesTest {
     @DisplayName("one flipped byte in a file: the fill names the file and the offset, through either path")
     void corrupt() throws IOException {
         Setup s = setup();
-        Map<String, String> meta = DeviceMemoryFiles.save(s.ranges(), dir, copies(), settings(false));
+        DeviceMemoryFiles.Layout meta = DeviceMemoryFiles.save(s.ranges(), dir, copies(), settings(false));
         Path f1 = DeviceMemoryFiles.file(dir, 1);
         try (FileChannel ch = FileChannel.open(f1, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ByteBuffer one = ByteBuffer.allocate(1);
@@ -224,7 +223,7 @@ class DeviceMemoryFilesTest {
     @DisplayName("a file cut short or missing: named before any copy")
     void shortOrMissing() throws IOException {
         Setup s = setup();
-        Map<String, String> meta = DeviceMemoryFiles.save(s.ranges(), dir, copies(), settings(false));
+        DeviceMemoryFiles.Layout meta = DeviceMemoryFiles.save(s.ranges(), dir, copies(), settings(false));
         Path f2 = DeviceMemoryFiles.file(dir, 2);
         try (FileChannel ch = FileChannel.open(f2, StandardOpenOption.WRITE)) {
             ch.truncate(ch.size() - 4096);
@@ -271,6 +270,25 @@ class DeviceMemoryFilesTest {
         IOException e = assertThrows(IOException.class,
                 () -> DeviceMemoryFiles.fill(0, tooBig.address(), tooBig.byteSize(), weights, copies(), settings(false)));
         assertTrue(e.getMessage().contains("fewer than"), e.getMessage());
+    }
+
+    @Test
+    @DisplayName("pieces to register: whole chunks of one file, cut only at page-aligned offsets")
+    void pieces() {
+        List<DeviceMemoryFiles.Chunk> p = DeviceMemoryFiles.plan(List.of(new DeviceMemoryFiles.Range(0, 1L << 40,
+                5 * CHUNK + 100), new DeviceMemoryFiles.Range(0, 2L << 40, 3 * CHUNK)), CHUNK, 2);
+        List<DeviceMemoryFiles.Piece> pieces = DeviceMemoryFiles.pieces(p, 2 * CHUNK);
+        // file 0 holds chunks 0, 2, 4, 6, 8; file 1 chunks 1, 3, 5 (100 bytes), 7 (which then starts off a page)
+        assertEquals(List.of(0, 0, 0, 1, 1), pieces.stream().map(DeviceMemoryFiles.Piece::file).toList());
+        assertEquals(List.of(0L, 2 * CHUNK, 4 * CHUNK, 0L, 2 * CHUNK),
+                pieces.stream().map(DeviceMemoryFiles.Piece::offset).toList());
+        assertEquals(List.of(2 * CHUNK, 2 * CHUNK, CHUNK, 2 * CHUNK, CHUNK + 100),
+                pieces.stream().map(DeviceMemoryFiles.Piece::length).toList());
+        for (int f = 0; f < 2; f++) {
+            int file = f;
+            assertEquals(p.stream().filter(c -> c.file() == file).toList(),
+                    pieces.stream().filter(x -> x.file() == file).flatMap(x -> x.chunks().stream()).toList());
+        }
     }
 
     @Test

@@ -16,12 +16,7 @@ class ImageStoreTest {
     Path dir;
 
     private ImageStore.Image commitFake(ImageStore store, String id) throws Exception {
-        Path tmp = store.begin(id);
-        Files.write(tmp.resolve("inventory.img"), new byte[] {1, 2, 3});
-        Files.write(tmp.resolve("pages-1.img"), new byte[4096]);
-        Files.writeString(tmp.resolve("dump.log"), "log");
-        store.commit(tmp, id, Map.of("format", "1", "build.key", "k"));
-        return store.images().get(0);
+        return TestImages.commit(store, TestImages.metadata(id, "k"));
     }
 
     @Test
@@ -30,9 +25,8 @@ class ImageStoreTest {
         ImageStore store = new ImageStore(dir.resolve("s"));
         ImageStore.Image image = commitFake(store, "20260101T000000Z-aa");
         assertEquals("20260101T000000Z-aa", image.id());
-        assertEquals("3", image.metadata().get("file.inventory.img"));
-        assertEquals("4096", image.metadata().get("file.pages-1.img"));
-        assertEquals(4099, image.metadata().getLong("image.bytes", 0));
+        assertEquals(Map.of("inventory.img", 3L, "pages-1.img", 4096L), image.metadata().files());
+        assertEquals(4099, image.metadata().imageBytes());
         assertTrue(image.defect().isEmpty(), image.defect()::toString);
         assertTrue(store.root().resolve(".").toFile().list().length == 1, "only the image is left");
     }

@@ -2,16 +2,14 @@ package dev.cryo.internal.launch;
 
 import dev.cryo.internal.BuildKey;
 import dev.cryo.internal.DeviceMemoryFiles;
-import dev.cryo.internal.GpuInventory;
+import dev.cryo.internal.ImageFit;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
-import dev.cryo.internal.RestoreRequest;
-import dev.cryo.internal.RuntimeKey;
 import dev.cryo.internal.StoredFiles;
 import dev.cryo.internal.criu.CriuException;
-import dev.cryo.internal.cuda.GpuDevice;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuRequest;
 import dev.cryo.internal.criu.CriuUnavailableException;
@@ -32,7 +30,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Set;
 import sun.misc.Signal;
 
 /**
@@ -180,34 +177,11 @@ public final class Launcher {
             say("no image in " + store + " yet: starting cold; the app's checkpointNow() will write one");
             return Optional.empty();
         }
-        Map<String, String> runtime = RuntimeKey.current();
-        List<GpuDevice> gpus = GpuInventory.present();
+        ImageFit fit = ImageFit.here(key, LaunchHandoff.parseGpuMap(gpuMap));
         for (ImageStore.Image image : all) {
-            Optional<String> defect = image.defect();
-            if (defect.isPresent()) {
-                say("image " + image.id() + " cannot be used: " + defect.get());
-                continue;
-            }
-            Optional<String> runtimeMisfit = RuntimeKey.misfit(image.metadata().asMap(), runtime);
-            if (runtimeMisfit.isPresent() && key.equals(image.metadata().get("build.key"))) {
-                say("image " + image.id() + " is for another machine: " + runtimeMisfit.get());
-                continue;
-            }
-            Optional<String> gpuMisfit = GpuInventory.misfit(image.metadata().asMap(), gpus,
-                    RestoreRequest.parseGpuMap(gpuMap));
-            if (gpuMisfit.isPresent()) {
-                say("image " + image.id() + " cannot be restored here: " + gpuMisfit.get());
-                continue;
-            }
-            Set<String> stored = StoredFiles.paths(image.metadata().asMap());
-            Optional<String> filesMisfit = OpenFiles.misfit(image.metadata().asMap(), stored);
-            if (filesMisfit.isPresent() && key.equals(image.metadata().get("build.key"))) {
-                say("image " + image.id() + " cannot be restored now: " + filesMisfit.get());
-                continue;
-            }
-            if (!key.equals(image.metadata().get("build.key"))) {
-                say("image " + image.id() + " was made from another command or build (class path, JDK or"
-                        + " arguments differ)");
+            Optional<String> misfit = fit.misfit(image);
+            if (misfit.isPresent()) {
+                say("image " + image.id() + " " + misfit.get());
                 continue;
             }
             return Optional.of(image);
@@ -219,15 +193,15 @@ public final class Launcher {
     /** Restores {@code image}; returns the app's exit status, or empty when the restore failed. */
     private OptionalInt restore(ImageStore.Image image) {
         ImageMetadata meta = image.metadata();
-        int pid = (int) meta.getLong("pid", -1);
+        int pid = (int) meta.process().pid();
         // The device memory files first: a missing or short one means a cold start, and reading
         // them ahead now overlaps the disk with CRIU's restore.
-        Optional<String> deviceMemory = DeviceMemoryFiles.problem(meta.asMap(), image.dir());
+        Optional<String> deviceMemory = DeviceMemoryFiles.problem(meta.deviceMemory(), image.dir());
         if (deviceMemory.isPresent()) {
             say("cannot restore image " + image.id() + ": " + deviceMemory.get() + ". Starting cold.");
             return OptionalInt.empty();
         }
-        DeviceMemoryFiles.readAhead(meta.asMap(), image.dir());
+        DeviceMemoryFiles.readAhead(meta.deviceMemory(), image.dir());
         phase("deviceMemoryCheck");
         LibCriu criu;
         try {
@@ -237,20 +211,19 @@ public final class Launcher {
             return OptionalInt.empty();
         }
         phase("loadLibcriu");
-        Map<String, String> all = meta.asMap();
         try {
-            for (String path : StoredFiles.putBack(all, image.dir())) {
+            for (String path : StoredFiles.putBack(meta.storedFiles(), image.dir())) {
                 say("put back " + path + " as it was at checkpoint (kept in the image)");
             }
         } catch (IOException | RuntimeException e) {
             say("cannot put back the files kept in image " + image.id() + ": " + e + ". Starting cold.");
             return OptionalInt.empty();
         }
-        for (String path : OpenFiles.changedSameSize(all, StoredFiles.paths(all))) {
+        for (String path : OpenFiles.changedSameSize(meta.openFiles(), StoredFiles.paths(meta.storedFiles()))) {
             say("warning: " + path + " changed since the checkpoint (same size); the restored app reads the new"
                     + " contents. Keep it in the image (CheckpointOptions.storeFiles) if it must not change.");
         }
-        Path restoreRequest = RestoreRequest.write(store, pid, gpuMap);
+        Path restoreRequest = LaunchHandoff.writeRestoreRequest(store, pid, LaunchHandoff.parseGpuMap(gpuMap));
         long deadline = System.nanoTime() + pidWait.toNanos();
         Path work;
         try {
@@ -266,9 +239,9 @@ public final class Launcher {
             try (CriuRequest request = criu.newRequest()) {
                 request.imagesDirectory(image.dir()).workDirectory(work).log("restore.log", Integer.getInteger("cryo.criu.logLevel", 2))
                         .shellJob(true)
-                        .tcpEstablished(meta.getBoolean("options.tcpEstablished"))
-                        .externalUnixSockets(meta.getBoolean("options.externalUnixSockets"))
-                        .fileLocks(meta.getBoolean("options.fileLocks"));
+                        .tcpEstablished(meta.criu().tcpEstablished())
+                        .externalUnixSockets(meta.criu().externalUnixSockets())
+                        .fileLocks(meta.criu().fileLocks());
                 inheritStdio(request, meta, fds);
                 inheritDumpDirectory(request, meta, image.dir(), fds);
                 phase("prepareRequest");
@@ -282,7 +255,7 @@ public final class Launcher {
                 closeAll(fds);
                 fds.clear();
                 int status = waitForRestored(child);
-                RestoreRequest.remove(restoreRequest);
+                LaunchHandoff.removeRestoreRequest(restoreRequest);
                 return OptionalInt.of(status);
             } catch (CriuException e) {
                 closeAll(fds);
@@ -292,13 +265,13 @@ public final class Launcher {
                 }
                 String why = pidInUse(e) ? pidTakenMessage(pid) : e.getMessage();
                 Path log = keepLog(work, image);
-                RestoreRequest.remove(restoreRequest);
+                LaunchHandoff.removeRestoreRequest(restoreRequest);
                 say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
                         + (log != null ? "\n  CRIU's log: " + log : "") + "\n  Starting cold instead.");
                 return OptionalInt.empty();
             } catch (RuntimeException e) {
                 closeAll(fds);
-                RestoreRequest.remove(restoreRequest);
+                LaunchHandoff.removeRestoreRequest(restoreRequest);
                 say("restore of image " + image.id() + " failed: " + e + ". Starting cold instead.");
                 return OptionalInt.empty();
             }
@@ -341,12 +314,7 @@ public final class Launcher {
     /** The restored process gets our stdin/stdout/stderr wherever it had its old ones. */
     private static void inheritStdio(CriuRequest request, ImageMetadata meta, List<Integer> fds) {
         Map<String, Integer> byKey = new LinkedHashMap<>();
-        for (int fd = 0; fd <= 2; fd++) {
-            String key = meta.get("stdio." + fd);
-            if (key != null && !byKey.containsKey(key)) {
-                byKey.put(key, fd);
-            }
-        }
+        meta.process().stdio().forEach((fd, key) -> byKey.putIfAbsent(key, fd));
         byKey.forEach((key, fd) -> {
             // A copy, so that CRIU's own use of 0-2 and ours do not meet.
             int copy = LibC.dup(fd);
@@ -360,8 +328,8 @@ public final class Launcher {
      * when the image was finished: give it the image directory under that old name.
      */
     private static void inheritDumpDirectory(CriuRequest request, ImageMetadata meta, Path image, List<Integer> fds) {
-        String old = meta.get("criu.dumpDirectory");
-        if (old == null || !old.startsWith("/")) {
+        String old = meta.criu().dumpDirectory();
+        if (!old.startsWith("/")) {
             return;
         }
         int fd = LibC.openDirectory(image.toString());
@@ -379,19 +347,16 @@ public final class Launcher {
 
     private int startCold(String key) {
         ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
-        pb.environment().put("CRYO_LAUNCHER", "1");
-        pb.environment().put("CRYO_IMAGE_DIR", store.toString());
-        pb.environment().put(BuildKey.ENV, key);
         // Check CRIU here, in a process that is never dumped, and tell the app: its own check
         // would have to start criu inside the process about to be dumped.
+        Optional<LaunchHandoff.CheckedCriu> criu = Optional.empty();
         try {
             CriuLocation location = CriuLocation.resolve(null, null);
-            int version = LibCriu.versionOf(location.binary());
-            pb.environment().put("CRYO_CRIU_CHECKED_VERSION", Integer.toString(version));
-            pb.environment().put("CRYO_CRIU_CHECKED_BINARY", location.binary().toString());
+            criu = Optional.of(new LaunchHandoff.CheckedCriu(LibCriu.versionOf(location.binary()), location.binary()));
         } catch (CriuUnavailableException e) {
             say("warning: " + e.getMessage() + " The app starts, but its checkpoint will fail.");
         }
+        new LaunchHandoff(store, key, LaunchHandoff.parseGpuMap(gpuMap), criu).into(pb.environment());
         Process process;
         try {
             process = pb.start();
@@ -427,10 +392,10 @@ public final class Launcher {
         for (ImageStore.Image image : all) {
             ImageMetadata m = image.metadata();
             String state = image.defect().map(d -> "unusable: " + d)
-                    .orElseGet(() -> key == null ? "ok" : key.equals(m.get("build.key")) ? "fits" : "other build");
+                    .orElseGet(() -> key == null ? "ok" : key.equals(m.buildKey()) ? "fits" : "other build");
             System.out.printf(Locale.ROOT, "%s  %s  %8.1f MB  pid %s  %s  %s%n", image.id(),
-                    m == null ? "?" : m.get("created", "?"), m == null ? 0.0 : m.getLong("image.bytes", 0) / 1e6,
-                    m == null ? "?" : m.get("pid", "?"), m == null ? "" : m.get("main", ""), state);
+                    m == null ? "?" : m.created(), m == null ? 0.0 : m.imageBytes() / 1e6,
+                    m == null ? "?" : m.process().pid(), m == null ? "" : m.process().main(), state);
         }
         return 0;
     }

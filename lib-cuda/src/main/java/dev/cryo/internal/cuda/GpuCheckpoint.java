@@ -226,27 +226,4 @@ public final class GpuCheckpoint {
     private static String names(List<GpuDevice> devices) {
         return String.join(", ", devices.stream().map(GpuDevice::name).toList());
     }
-
-    /** The devices as metadata entries ({@code gpu.count}, {@code gpu.N.name|uuid|memory}). */
-    public static Map<String, String> describe(List<GpuDevice> devices) {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("gpu.count", Integer.toString(devices.size()));
-        for (GpuDevice d : devices) {
-            m.put("gpu." + d.ordinal() + ".name", d.name());
-            m.put("gpu." + d.ordinal() + ".uuid", d.uuidString());
-            m.put("gpu." + d.ordinal() + ".memory", Long.toString(d.totalMemory()));
-        }
-        return m;
-    }
-
-    /** Reads back what {@link #describe} wrote. */
-    public static List<GpuDevice> fromMetadata(Map<String, String> m) {
-        int count = Integer.parseInt(m.getOrDefault("gpu.count", "0"));
-        List<GpuDevice> out = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            out.add(new GpuDevice(i, m.get("gpu." + i + ".name"), GpuDevice.parseUuid(m.get("gpu." + i + ".uuid")),
-                    Long.parseLong(m.get("gpu." + i + ".memory"))));
-        }
-        return out;
-    }
 }

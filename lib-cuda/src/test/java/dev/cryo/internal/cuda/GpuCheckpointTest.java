@@ -68,15 +68,12 @@ class GpuCheckpointTest {
     }
 
     @Test
-    @DisplayName("devices survive a round trip through the image metadata; UUIDs print like nvidia-smi")
-    void metadata() {
+    @DisplayName("UUIDs print like nvidia-smi and parse back")
+    void uuids() {
         GpuDevice d = new GpuDevice(0, "NVIDIA H100 80GB HBM3",
                 GpuDevice.parseUuid("GPU-341a9345-4265-f847-9deb-7ae559817e0a"), GB80);
         assertEquals("GPU-341a9345-4265-f847-9deb-7ae559817e0a", d.uuidString());
-        GpuDevice back = GpuCheckpoint.fromMetadata(GpuCheckpoint.describe(List.of(d))).get(0);
-        assertEquals(d.name(), back.name());
-        assertArrayEquals(d.uuid(), back.uuid());
-        assertEquals(d.totalMemory(), back.totalMemory());
+        assertArrayEquals(d.uuid(), GpuDevice.parseUuid(d.uuidString()));
     }
 
     @Test

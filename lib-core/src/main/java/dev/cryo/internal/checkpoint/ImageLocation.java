@@ -1,21 +1,22 @@
-package dev.cryo;
+package dev.cryo.internal.checkpoint;
 
+import dev.cryo.CheckpointOptions;
+import dev.cryo.internal.LaunchHandoff;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** Decides where snapshots go; the order is documented on {@link CheckpointOptions#imageDirectory()}. */
 final class ImageLocation {
-    /** Set by bin/cryo for the app it starts: its {@code --image} wins over the app's own settings. */
-    static final String LAUNCHER_ENV = "CRYO_LAUNCHER";
-    static final String DIRECTORY_ENV = "CRYO_IMAGE_DIR";
     static final String DIRECTORY_PROPERTY = "cryo.image.dir";
 
     private ImageLocation() {}
 
-    static Path resolve(CheckpointOptions options) {
-        String fromEnv = System.getenv(DIRECTORY_ENV);
-        if (System.getenv(LAUNCHER_ENV) != null && fromEnv != null && !fromEnv.isBlank()) {
-            return Path.of(fromEnv);
+    /** Where {@code options} put snapshots; the launcher's {@code --image} ({@code handoff}) wins over the app's own settings. */
+    static Path resolve(CheckpointOptions options, Optional<LaunchHandoff> handoff) {
+        if (handoff.isPresent()) {
+            return handoff.get().imageDirectory();
         }
+        String fromEnv = System.getenv(LaunchHandoff.IMAGE_DIR);
         if (options.imageDirectory().isPresent()) {
             return options.imageDirectory().get();
         }

@@ -1,5 +1,7 @@
-package dev.cryo;
+package dev.cryo.internal.checkpoint;
 
+import dev.cryo.CheckpointException;
+import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuUnavailableException;
@@ -10,16 +12,12 @@ final class CriuAccess {
     /** CRIU 4.0: older releases fail on current kernels (vDSO layout) and lack what Cryo uses. */
     static final int MINIMUM_VERSION = 40000;
 
-    /** Set by the launcher for the app it starts: the version of the criu binary it checked. */
-    static final String VERSION_ENV = "CRYO_CRIU_CHECKED_VERSION";
-    static final String BINARY_ENV = "CRYO_CRIU_CHECKED_BINARY";
-
     private static LibCriu checked;
     private static int version;
 
     private CriuAccess() {}
 
-    static synchronized LibCriu libCriu() throws CheckpointException {
+    static synchronized LibCriu libCriu(ApiAccess api) throws CheckpointException {
         if (checked != null) {
             return checked;
         }
@@ -28,13 +26,13 @@ final class CriuAccess {
             lib = LibCriu.load(CriuLocation.resolve(null, null));
             version = checkedByLauncher(lib).orElseGet(lib::binaryVersion);
         } catch (CriuUnavailableException e) {
-            throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE, e.getMessage(), e);
+            throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE, e.getMessage(), e);
         } catch (CriuException e) {
-            throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE,
+            throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE,
                     "Cannot start CRIU: " + e.getMessage() + ". Check that it runs: " + locationHint(), e);
         }
         if (version < MINIMUM_VERSION) {
-            throw new CheckpointException(CheckpointException.Reason.CRIU_UNAVAILABLE, "CRIU "
+            throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE, "CRIU "
                     + LibCriu.formatVersion(version) + " at " + lib.location().binary() + " is too old: Cryo needs"
                     + " CRIU 4.0 or newer (older releases fail on current kernels). Run bin/bootstrap, which installs"
                     + " CRIU 4.1 into ~/.cryo/criu, or point CRYO_CRIU and CRYO_CRIU_LIB at a newer one.", null);
@@ -43,18 +41,10 @@ final class CriuAccess {
         return lib;
     }
 
-    /** bin/cryo checked the same CRIU before starting the app and says so in {@value #VERSION_ENV}. */
+    /** bin/cryo checked the same CRIU before starting the app and says so in its handoff. */
     private static java.util.Optional<Integer> checkedByLauncher(LibCriu lib) {
-        String v = System.getenv(VERSION_ENV);
-        String bin = System.getenv(BINARY_ENV);
-        if (v == null || bin == null || !bin.equals(lib.location().binary().toString())) {
-            return java.util.Optional.empty();
-        }
-        try {
-            return java.util.Optional.of(Integer.parseInt(v));
-        } catch (NumberFormatException e) {
-            return java.util.Optional.empty();
-        }
+        return LaunchHandoff.current().flatMap(LaunchHandoff::criu)
+                .filter(c -> c.binary().equals(lib.location().binary())).map(LaunchHandoff.CheckedCriu::version);
     }
 
     static synchronized int version() {

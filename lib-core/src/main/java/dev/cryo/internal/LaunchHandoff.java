@@ -1,0 +1,161 @@
+package dev.cryo.internal;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * What the launcher ({@code bin/cryo run}) hands the app it starts, written and read here only.
+ *
+ * <p>A cold start gets it in its environment: the image directory (which wins over the app's own
+ * setting), the build key the launcher computed, the GPU map it was given, and the CRIU it checked
+ * (so that the app need not start criu inside the process about to be dumped). A restored process
+ * keeps the environment it had at checkpoint, so what a restore asks of it (the GPU map) travels in
+ * a request file, {@code <store>/.restore-<pid>.properties}, written before the restore, read by
+ * the restored process (it knows its store and its pid) and removed when the restore is over.
+ *
+ * @param imageDirectory the image store
+ * @param buildKey       the build key of the command
+ * @param gpuMap         where checkpoint GPUs go ({@code --gpu-map}: index or UUID to index or UUID), in order
+ * @param criu           the CRIU the launcher checked, when it could
+ */
+public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, String> gpuMap,
+        Optional<CheckedCriu> criu) {
+    /** Set (to 1) for an app started by the launcher. */
+    static final String LAUNCHER = "CRYO_LAUNCHER";
+    /** The image directory; also the user's own setting, below the app's options, when set outside the launcher. */
+    public static final String IMAGE_DIR = "CRYO_IMAGE_DIR";
+    static final String BUILD_KEY = "CRYO_BUILD_KEY";
+    static final String GPU_MAP = "CRYO_GPU_MAP";
+    static final String CRIU_VERSION = "CRYO_CRIU_CHECKED_VERSION";
+    static final String CRIU_BINARY = "CRYO_CRIU_CHECKED_BINARY";
+
+    /**
+     * The criu binary the launcher checked.
+     *
+     * @param version its version, as {@code 40201}
+     * @param binary  its path
+     */
+    public record CheckedCriu(int version, Path binary) {}
+
+    public LaunchHandoff {
+        gpuMap = Collections.unmodifiableMap(new LinkedHashMap<>(gpuMap));
+    }
+
+    /** Puts the handoff into a child's environment. */
+    public void into(Map<String, String> environment) {
+        environment.put(LAUNCHER, "1");
+        environment.put(IMAGE_DIR, imageDirectory.toString());
+        environment.put(BUILD_KEY, buildKey);
+        if (!gpuMap.isEmpty()) {
+            environment.put(GPU_MAP, formatGpuMap(gpuMap));
+        }
+        criu.ifPresent(c -> {
+            environment.put(CRIU_VERSION, Integer.toString(c.version()));
+            environment.put(CRIU_BINARY, c.binary().toString());
+        });
+    }
+
+    /** What the launcher handed this process (its environment), or empty when no launcher started it. */
+    public static Optional<LaunchHandoff> fromEnvironment(Map<String, String> environment) {
+        String dir = environment.get(IMAGE_DIR);
+        String key = environment.get(BUILD_KEY);
+        if (environment.get(LAUNCHER) == null || dir == null || dir.isBlank() || key == null || key.isBlank()) {
+            return Optional.empty();
+        }
+        Optional<CheckedCriu> criu = Optional.empty();
+        try {
+            String bin = environment.get(CRIU_BINARY);
+            if (bin != null && environment.get(CRIU_VERSION) != null) {
+                criu = Optional.of(new CheckedCriu(Integer.parseInt(environment.get(CRIU_VERSION)), Path.of(bin)));
+            }
+        } catch (NumberFormatException e) {
+            // then the app checks CRIU itself
+        }
+        return Optional.of(new LaunchHandoff(Path.of(dir), key, parseGpuMap(environment.get(GPU_MAP)), criu));
+    }
+
+    /** What the launcher handed this process, or empty when no launcher started it. */
+    public static Optional<LaunchHandoff> current() {
+        return fromEnvironment(System.getenv());
+    }
+
+    static Path requestFile(Path store, long pid) {
+        return store.resolve(".restore-" + pid + ".properties");
+    }
+
+    /** Writes the request of a restore of {@code pid} from {@code store}; returns it, or null when there is nothing to ask. */
+    public static Path writeRestoreRequest(Path store, long pid, Map<String, String> gpuMap) {
+        Path f = requestFile(store, pid);
+        try {
+            Files.deleteIfExists(f);
+            if (gpuMap.isEmpty()) {
+                return null;
+            }
+            Properties p = new Properties();
+            p.setProperty("gpu.map", formatGpuMap(gpuMap));
+            try (Writer w = Files.newBufferedWriter(f)) {
+                p.store(w, "Cryo restore request");
+            }
+            Permissions.ownerOnlyFile(f);
+            return f;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the restore request " + f, e);
+        }
+    }
+
+    /** Removes a restore request once the restore is over. */
+    public static void removeRestoreRequest(Path request) {
+        if (request != null) {
+            try {
+                Files.deleteIfExists(request);
+            } catch (IOException e) {
+                // A stale request is overwritten or removed by the next restore of this pid.
+            }
+        }
+    }
+
+    /** In a restored process: the GPU map its restore was asked for, empty when none. */
+    public static Map<String, String> restoreGpuMap(Path store, long pid) {
+        Path f = requestFile(store, pid);
+        if (!Files.isRegularFile(f)) {
+            return Map.of();
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(f)) {
+            p.load(r);
+        } catch (IOException e) {
+            return Map.of();
+        }
+        return parseGpuMap(p.getProperty("gpu.map", ""));
+    }
+
+    /** {@code OLD=NEW,OLD=NEW} (GPU indexes or UUIDs) as a map, in order; null or blank is empty. */
+    public static Map<String, String> parseGpuMap(String text) {
+        Map<String, String> map = new LinkedHashMap<>();
+        if (text == null) {
+            return map;
+        }
+        for (String pair : text.split(",")) {
+            String[] kv = pair.trim().split("=", 2);
+            if (kv.length == 2) {
+                map.put(kv[0].trim(), kv[1].trim());
+            }
+        }
+        return map;
+    }
+
+    private static String formatGpuMap(Map<String, String> map) {
+        StringBuilder b = new StringBuilder();
+        map.forEach((from, to) -> b.append(b.isEmpty() ? "" : ",").append(from).append('=').append(to));
+        return b.toString();
+    }
+}

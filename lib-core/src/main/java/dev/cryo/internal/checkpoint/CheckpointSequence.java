@@ -1,0 +1,266 @@
+package dev.cryo.internal.checkpoint;
+
+import dev.cryo.CheckpointException;
+import dev.cryo.CheckpointException.Reason;
+import dev.cryo.CheckpointOptions;
+import dev.cryo.CheckpointOutcome;
+import dev.cryo.Checkpointer;
+import dev.cryo.RestoreException;
+import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.GpuMemoryFiles;
+import dev.cryo.internal.ImageFit;
+import dev.cryo.internal.ImageMetadata;
+import dev.cryo.internal.ImageStore;
+import dev.cryo.internal.LaunchHandoff;
+import dev.cryo.internal.ProcessFacts;
+import dev.cryo.internal.StoredFiles;
+import dev.cryo.internal.criu.CriuRequest.DumpResult;
+import dev.cryo.internal.criu.LibCriu;
+import dev.cryo.internal.cuda.GpuCheckpoint;
+import dev.cryo.internal.os.LibC;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One call of {@code Checkpointer.checkpointNow(options)}: the checks that touch nothing, then the
+ * steps in order (claim, resources, GC, image directory, device memory, GPU suspend, description,
+ * stored files, GPU memory files, dump, commit), each undone, last first, when a later one fails; after the
+ * dump, each step's way back in whichever process goes on. A new step is a {@link Step} class
+ * and one line in {@code steps(...)} below, at its place in that order.
+ */
+public final class CheckpointSequence {
+    private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
+    private static final ReentrantLock IN_PROGRESS = new ReentrantLock();
+    /** The image keeps this much more free space than the resident memory it will hold. */
+    private static final double SPACE_MARGIN = 1.10;
+
+    private final CheckpointOptions options;
+    private final ApiAccess api;
+    private final long started = System.nanoTime();
+
+    private CheckpointSequence(CheckpointOptions options, ApiAccess api) {
+        this.options = options;
+        this.api = api;
+    }
+
+    /** Checkpoints this process; see {@code Checkpointer.checkpointNow(CheckpointOptions)}. */
+    public static CheckpointOutcome run(CheckpointOptions options, ApiAccess api)
+            throws CheckpointException, RestoreException {
+        if (!IN_PROGRESS.tryLock()) {
+            throw api.checkpointFailure(Reason.IN_PROGRESS, "Another thread of this process is taking a"
+                    + " checkpoint right now; call checkpointNow() once, from one thread.", null);
+        }
+        try {
+            return new CheckpointSequence(options, api).checked();
+        } finally {
+            IN_PROGRESS.unlock();
+        }
+    }
+
+    private CheckpointOutcome checked() throws CheckpointException, RestoreException {
+        Optional<LaunchHandoff> handoff = LaunchHandoff.current();
+        ImageStore store = new ImageStore(ImageLocation.resolve(options, handoff));
+        String buildKey = handoff.map(LaunchHandoff::buildKey)
+                .orElseGet(() -> BuildKey.of(ProcessFacts.commandLine(), Path.of("").toAbsolutePath()));
+        // The launcher's own rule: an image it would restore makes a new one needless, one it
+        // refuses is replaced by this checkpoint.
+        ImageFit fit = ImageFit.here(buildKey, handoff.map(LaunchHandoff::gpuMap).orElse(Map.of()));
+        Optional<ImageStore.Image> existing = fit.newestFitting(store.images());
+        if (existing.isPresent()) {
+            return skipped("image " + existing.get().id() + " of this build is already in " + store.root()
+                    + " (restore it with bin/cryo run, or delete it to checkpoint again)");
+        }
+        Failures failures = new Failures(api, store.root());
+        LibCriu criu = preflight(store, failures);
+        return steps(store, buildKey, criu, failures);
+    }
+
+    private CheckpointOutcome steps(ImageStore store, String buildKey, LibCriu criu, Failures failures)
+            throws CheckpointException, RestoreException {
+        Sequence steps = new Sequence(api);
+        ClaimStep.Claim claim = steps.run(new ClaimStep(store, buildKey, failures));
+        if (claim.file().isEmpty()) {
+            return skipped("another process (" + claim.holder() + ") is checkpointing this build into "
+                    + store.root() + " right now");
+        }
+        Optional<GpuCheckpoint> gpu;
+        try {
+            gpu = detectGpu();
+        } catch (CheckpointException e) {
+            throw steps.undo(e, "the GPU state cannot be checkpointed here");
+        }
+        api.refreshGpus(); // the list at checkpoint, so that a restored copy can say what changed
+
+        steps.run(new ResourcesStep(api));
+        if (options.collectGarbage()) {
+            steps.run(new CollectGarbageStep());
+        }
+        // The image directory comes before the GPU suspend: the device memory Cryo moves itself
+        // goes into it first, so that the driver's checkpoint moves only the rest.
+        ImageDirectoryStep.ImageDirectory dir = steps.run(new ImageDirectoryStep(store, failures));
+        DeviceMemoryStep.Moved deviceMemory = steps.run(new DeviceMemoryStep(dir.tmp(), failures));
+        Optional<GpuSuspendStep.Suspended> suspended = Optional.empty();
+        if (gpu.isPresent()) {
+            suspended = Optional.of(steps.run(new GpuSuspendStep(gpu.get(), options.gpuLockTimeout(), failures,
+                    store.root())));
+        }
+        DescribeStep.Described described = steps.run(new DescribeStep(dir.tmp(), options));
+        StoredFilesStep.Stored stored = steps.run(new StoredFilesStep(options.storeFiles(), dir.tmp(), failures));
+        List<GpuMemoryFiles.Region> inFiles = List.of();
+        if (suspended.isPresent() && options.gpuMemoryFiles() && !suspended.get().hostCopy().isEmpty()) {
+            inFiles = steps.run(new GpuMemoryFilesStep(suspended.get().hostCopy(), dir.tmp(), failures)).regions();
+        }
+        DumpStep.Dumped dumped = steps.run(new DumpStep(criu, store, dir.tmp(), options, failures));
+        if (dumped.result() == DumpResult.RESTORED) {
+            return restored(steps, store, dir.id());
+        }
+
+        Map<String, Long> millis = steps.millis();
+        // Each step's time, for benchmarks and for users comparing images.
+        ImageMetadata.Timings timings = new ImageMetadata.Timings(millis.getOrDefault("criuDump", 0L),
+                (System.nanoTime() - started) / 1_000_000, millis);
+        ImageMetadata metadata = new ImageMetadata(dir.id(), described.created(), buildKey, described.process(),
+                Optional.of(described.runtime()), described.criu(), described.openFiles(), stored.files(),
+                suspended.map(GpuSuspendStep.Suspended::facts), inFiles, deviceMemory.layout(), timings, Map.of());
+        Path image = steps.run(new CommitStep(store, dir.tmp(), metadata, failures)).image();
+        Duration pause = Duration.ofNanos(System.nanoTime() - started);
+        long bytes = 0;
+        try {
+            bytes = ImageMetadata.read(image).imageBytes();
+        } catch (IOException e) {
+            // only for the log line
+        }
+        LOG.info("Checkpoint image {} written to {}: {} in {} ms (steps: {})", dir.id(), image, megabytes(bytes),
+                pause.toMillis(), steps.millis());
+        if (options.exitAfterCheckpoint()) {
+            LOG.info("Exiting after the checkpoint, as asked (exitAfterCheckpoint)");
+            System.exit(0);
+        }
+        CheckpointOutcome outcome = api.outcome(CheckpointOutcome.Kind.CHECKPOINTED, image, dir.id(), null, pause);
+        throwIfFailed(steps.afterDump(outcome).failures(), outcome);
+        return outcome;
+    }
+
+    private CheckpointOutcome restored(Sequence steps, ImageStore store, String id) throws RestoreException {
+        // The marker comes first so that log readers can tell a restored process at once.
+        LOG.info("CRYO RESTORED from checkpoint image {} ({})", id, store.imagePath(id));
+        CheckpointOutcome outcome = api.outcome(CheckpointOutcome.Kind.RESTORED, store.imagePath(id), id, null,
+                Duration.ZERO);
+        Map<String, Long> restoreSteps = new LinkedHashMap<>();
+        List<Exception> failures = steps.afterRestore(outcome, restoreSteps).failures();
+        // One line with every step, in a fixed form that scripts and benchmarks read.
+        LOG.info("Restore steps (ms): {}", restoreSteps);
+        throwIfFailed(failures, outcome);
+        return outcome;
+    }
+
+    private CheckpointOutcome skipped(String why) {
+        LOG.info("Checkpoint skipped: {}", why);
+        return api.outcome(CheckpointOutcome.Kind.SKIPPED, null, null, why, Duration.ZERO);
+    }
+
+    private void throwIfFailed(List<Exception> failures, CheckpointOutcome outcome) throws RestoreException {
+        if (!failures.isEmpty()) {
+            RestoreException e = api.restoreFailure(failures.size() + " failure(s) bringing the process back ("
+                    + outcome.kind() + "): " + failures.get(0).getMessage(), outcome);
+            failures.forEach(e::addSuppressed);
+            throw e;
+        }
+    }
+
+    /** The process's CUDA state, if it has any; a driver without the checkpoint API is an error. */
+    private Optional<GpuCheckpoint> detectGpu() throws CheckpointException {
+        try {
+            Optional<GpuCheckpoint> gpu = GpuCheckpoint.forCurrentProcess();
+            if (gpu.isEmpty()) {
+                LOG.info("No CUDA state in this process (libcuda not loaded, or CUDA not initialized): GPU step skipped");
+            }
+            return gpu;
+        } catch (RuntimeException e) {
+            throw api.checkpointFailure(Reason.GPU, "This process uses CUDA, and its GPU state cannot be"
+                    + " checkpointed here: " + e.getMessage(), e);
+        }
+    }
+
+    /** Checks everything that can be checked before any resource is disturbed. */
+    private LibCriu preflight(ImageStore store, Failures failures) throws CheckpointException {
+        if (!ProcessFacts.mayCheckpoint()) {
+            throw api.checkpointFailure(Reason.NOT_PERMITTED, "This process (uid " + ProcessFacts.effectiveUid()
+                    + ") may not checkpoint itself: CRIU needs root, or the capabilities CAP_CHECKPOINT_RESTORE and"
+                    + " CAP_SYS_PTRACE (Linux 5.9+). Run the app as root, or grant them (in a container:"
+                    + " --cap-add CHECKPOINT_RESTORE --cap-add SYS_PTRACE).", null);
+        }
+        LibCriu criu = CriuAccess.libCriu(api);
+        Path root = store.root();
+        try {
+            Path existing = root;
+            while (existing != null && !Files.exists(existing)) {
+                existing = existing.getParent();
+            }
+            if (existing == null || !Files.isDirectory(existing)) {
+                throw new IOException((existing == null ? root : existing) + " is not a directory");
+            }
+            if (!Files.isWritable(existing) || Files.getFileStore(existing).isReadOnly()) {
+                throw new IOException(existing + " is not writable");
+            }
+            long need = (long) (ProcessFacts.residentBytes() * SPACE_MARGIN);
+            long free = Files.getFileStore(existing).getUsableSpace();
+            if (free < need) {
+                throw api.checkpointFailure(Reason.NO_SPACE, String.format(Locale.ROOT,
+                        "Not enough free space for the snapshot in %s: about %s needed (the process's resident"
+                                + " memory), %s free. Free some space or choose another image directory (option"
+                                + " imageDirectory, -Dcryo.image.dir, CRYO_IMAGE_DIR, or bin/cryo --image).",
+                        root, megabytes(need), megabytes(free)), null);
+            }
+        } catch (IOException e) {
+            throw failures.imageDirectory(e);
+        }
+        for (Path p : options.storeFiles()) {
+            String unfit = StoredFiles.unfit(p);
+            if (unfit != null) {
+                throw api.checkpointFailure(Reason.STORED_FILE, "Cannot keep " + p + " in the image: " + unfit
+                        + ". Fix the path given to CheckpointOptions.storeFiles.", null);
+            }
+        }
+        ensureSessionInsideNamespace();
+        return criu;
+    }
+
+    /**
+     * CRIU refuses a process whose session leader lives outside its PID namespace, which is how
+     * containers and CI runners often start processes (no setsid). A session of our own fixes that;
+     * the only other change is that a terminal's Ctrl-C no longer reaches the app.
+     */
+    private void ensureSessionInsideNamespace() throws CheckpointException {
+        if (!ProcessFacts.sessionLeaderOutside()) {
+            return;
+        }
+        if (ProcessFacts.leadsProcessGroup()) {
+            throw api.checkpointFailure(Reason.DUMP_FAILED, "This process's session leader is outside its PID"
+                    + " namespace (a container or runner that started it without setsid), so CRIU cannot dump it,"
+                    + " and it leads its own process group, so it cannot start a session of its own. Start the app"
+                    + " through bin/cryo run, or with setsid (setsid java ...).", null);
+        }
+        int sid = LibC.setsid();
+        LOG.info("This process's session leader was outside its PID namespace, where CRIU cannot dump it; it now"
+                + " leads a session of its own (sid {})", sid);
+    }
+
+    static String rate(long bytes, long millis) {
+        return millis <= 0 ? "-" : String.format(Locale.ROOT, "%.2f GB/s", bytes / 1e6 / millis);
+    }
+
+    static String megabytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
+    }
+}
