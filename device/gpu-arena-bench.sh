@@ -5,16 +5,20 @@
 # (the weights file and the image just written), one run each:
 #   managed: weights in DeviceMemory, loaded through Cryo's pinned pipeline; Cryo copies them into
 #            the image itself and fills them back (same address) after the dump and after restore;
-#   managed-mapped: the same, filled from the files mapped and registered read-only (no ring);
+#            (filled from the files mapped and registered read-only, the default);
+#   managed-ring: the same, filled through the ring of pinned buffers by parallel readers;
 #   driver:  weights in cuMemAlloc memory loaded through one pinned staging buffer (--cuda-malloc);
 #            the driver's checkpoint moves them (with GPU memory files, the default before this).
 # For each: cold start to first inference (no Cryo), the first start under bin/cryo (checkpoint: every
 # step's time), a restore through bin/cryo to first inference, VERIFY OK checked (every inference and
-# a checksum of all device memory, bit for bit). FILLPROBE=N (GiB, 0 = none) first measures the fill
-# paths on cold starts: the ring of pinned buffers with 4, 8 and 12 readers, and the file mapped and
-# registered read-only. FAILPROOF=1 adds: a dump CRIU refuses after the memory was copied out and
+# a checksum of all device memory, bit for bit). START_WORK=N adds the sample's start work (N more
+# kernels compiled, an autotune, a CUDA graph) to every start. FILLPROBE=N (GiB, 0 = none) first measures the fill
+# paths on cold starts: the ring of pinned buffers with 8 and 12 readers, and the file mapped and
+# registered read-only in pieces by 1, 2 or 4 threads. FAILPROOF=1 adds: a dump CRIU refuses after the memory was copied out and
 # released (the app goes on, VERIFY OK, no image kept), and an image with a device memory file
-# missing (the launcher names it and starts cold). TMPFS=1 keeps weights and images on a tmpfs.
+# missing (the launcher names it and starts cold). TMPFS=1 keeps the images on a tmpfs (the weights
+# file stays on the disk, in the page cache). SYNC=1 writes dirty pages back (sync, not timed) after
+# the weights are written and after each checkpoint, so that no writeback runs during the timed steps.
 # Writes $OUT/gpu-arena-bench.log, arena.csv, machine.txt and details.tgz (every log and image metadata).
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -27,7 +31,7 @@ tar xzf device/carry/bundle.tgz -C /opt
 export CRYO_HOME=/opt/cryo-carry JAVA_HOME=/opt/cryo-carry/jre
 J=$JAVA_HOME/bin/java
 W=/tmp/arena
-if [ "${TMPFS:-0}" = 1 ]; then mkdir -p $W && mount -t tmpfs -o size=100g tmpfs $W && echo "(weights and images on tmpfs)"; fi
+if [ "${TMPFS:-0}" = 1 ]; then mkdir -p $W && mount -t tmpfs -o size=100g tmpfs $W && echo "(images on tmpfs)"; fi
 mkdir -p $W
 now() { date +%s%3N; }
 at() { sed -n "s/^CRYO-TIME $1_epoch_ms=//p" "$2" | head -1; }
@@ -52,23 +56,32 @@ df -h $W | tail -1; cat /sys/kernel/mm/transparent_hugepage/enabled
 } > "$OUT/machine.txt"
 bash bin/train-launcher-aot > /dev/null 2>&1
 
-app() { # $1 GiB, then extra JVM options before the main class: the sample's command
+START_WORK=${START_WORK:-0}
+app() { # $1 GiB, then extra JVM options before the main class: the sample's command. The weights file
+  # is not named on the command line (the sample's default path), so that the build key does not hash it.
   local gib=$1; shift
   APP=("$J" --enable-native-access=ALL-UNNAMED "$@" -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
-       dev.cryo.samples.gpu.GpuModelServer --weights-gib "$gib" --weights-file $W/weights-$gib.bin --requests 2)
+       dev.cryo.samples.gpu.GpuModelServer --weights-gib "$gib" --requests 2)
+  [ "$START_WORK" != 0 ] && APP+=(--start-work "$START_WORK")
 }
-weights() {
-  rm -f $W/weights-*.bin
+weights() { # the sample's default weights file, /tmp/cryo-weights-BYTES.bin (on the disk, in the page cache)
+  rm -f /tmp/cryo-weights-*.bin
   app "$1"; local t; t=$(now)
   timeout 300 "${APP[@]}" --write-weights-only > /dev/null 2>&1 || echo "!! writing the weights failed"
   echo "weights: $1 GiB written in $(( $(now) - t )) ms (not part of any timing)"
+  settle
+}
+settle() { # SYNC=1: dirty pages written back first (a weights file or image that is not brand new)
+  if [ "${SYNC:-0}" = 1 ]; then local t; t=$(now); sync; echo "(synced in $(( $(now) - t )) ms, not timed)"; fi
 }
 
 if [ "$FILLPROBE" != 0 ]; then
   echo; echo "==================== fill paths: cold starts, $FILLPROBE GiB read from the page cache into DeviceMemory"
   weights "$FILLPROBE"
-  for v in "-Dcryo.deviceMemory.threads=4" "-Dcryo.deviceMemory.threads=8" "-Dcryo.deviceMemory.threads=12" \
-           "-Dcryo.deviceMemory.threads=8 -Dcryo.deviceMemory.chunkMiB=64" "-Dcryo.deviceMemory.mapped=true"; do
+  for v in "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=8" \
+           "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=12" \
+           "-Dcryo.deviceMemory.registerThreads=1" "-Dcryo.deviceMemory.registerThreads=2" \
+           "-Dcryo.deviceMemory.registerThreads=4" "-Dcryo.deviceMemory.registerThreads=4 -Dcryo.deviceMemory.pieceMiB=512"; do
     # shellcheck disable=SC2086
     app "$FILLPROBE" $v; timeout 300 "${APP[@]}" --no-checkpoint > /tmp/probe.log 2>&1
     echo "$v: $(grep -o 'load [0-9]* ms ([0-9.]* GB/s)' /tmp/probe.log) $(grep -c 'VERIFY OK' /tmp/probe.log) VERIFY OK"
@@ -85,7 +98,7 @@ for gib in $GIBS; do
   for mode in $MODES; do
     flag=(); opts=()
     [ "$mode" = driver ] && flag=(--cuda-malloc)
-    [ "$mode" = managed-mapped ] && opts=(-Dcryo.deviceMemory.mapped=true)
+    [ "$mode" = managed-ring ] && opts=(-Dcryo.deviceMemory.mapped=false)
     app "$gib" "${opts[@]}"; store=$W/store-$mode-$gib; rm -rf "$store"
     t=$(now); timeout 300 "${APP[@]}" "${flag[@]}" --no-checkpoint > /tmp/cold.log 2>&1
     cold=$(( $(at warmup_inference /tmp/cold.log) - t ))
@@ -96,6 +109,7 @@ for gib in $GIBS; do
     meta=$(ls "$store"/img-*/cryo-image.properties 2>/dev/null | head -1)
     [ -n "$meta" ] && cp "$meta" "$DETAILS/$mode-${gib}gib-image.properties"
     ckpt=$(sed -n 's/.*Checkpoint image .* in \([0-9]*\) ms (steps.*/\1/p' /tmp/first.log | head -1)
+    settle
     refill=$(sed -n 's/.*Device memory mapped again at its addresses and filled from .*: .* in \([0-9]*\) ms.*/\1/p' /tmp/first.log | head -1)
     t=$(now); timeout 300 bin/cryo run --image "$store" -- "${APP[@]}" "${flag[@]}" > /tmp/restore.log 2>&1
     ms=$(( $(at served_inference /tmp/restore.log) - t ))
@@ -125,7 +139,7 @@ if [ "$FAILPROOF" = 1 ]; then
   cp /tmp/miss2.log "$DETAILS/failure-missing-file.log"
   rm -rf $W/store-miss $W/store-fail
 fi
-rm -f $W/weights-*.bin
+rm -f /tmp/cryo-weights-*.bin
 echo; echo "== arena.csv"; cat "$csv"
 echo; echo "== summary (link: 55 GB/s each way from pinned memory, device-lab/bw.c)"
 awk -F, 'NR > 1 { printf "%-8s %3s GiB: cold %6s ms  restore %6s ms  (%.2fx)  checkpoint %6s ms  copy out %s GB/s  fill %s GB/s  VERIFY OK %s\n",

@@ -61,8 +61,9 @@ public final class DeviceMemoryFiles {
      * @param threads    writers (copy out) or readers (fill) per GPU
      * @param streams    copy streams per GPU
      * @param verify     check each chunk's CRC32C when filling
-     * @param mapped     fill from the files mapped and pinned read-only instead of through the ring (the
-     *                   default: on the H200 it filled 16 GiB at 30.7 GB/s, the ring at 25.5)
+     * @param mapped     fill from the files mapped and pinned read-only instead of through the ring. On
+     *                   the H200 the ring was the steadier (16 GiB: 16.9-25.5 GB/s; from tmpfs 21.9),
+     *                   the mapped fill faster once (30.7) and slower elsewhere (15.9-19.3; tmpfs 8.7)
      */
     public record Settings(long chunkBytes, int files, int slots, int threads, int streams, boolean verify,
             boolean mapped) {
@@ -75,7 +76,7 @@ public final class DeviceMemoryFiles {
                     Integer.getInteger("cryo.deviceMemory.threads", Math.max(2, Math.min(12, cores))),
                     Integer.getInteger("cryo.deviceMemory.streams", 4),
                     Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.verify", "true")),
-                    Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.mapped", "true")));
+                    Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.mapped", "false")));
         }
     }
 
