@@ -36,7 +36,10 @@ import org.slf4j.LoggerFactory;
  * steps in order (claim, resources, GC, image directory, device memory, GPU suspend, description,
  * stored files, GPU memory files, dump, commit), each undone, last first, when a later one fails; after the
  * dump, each step's way back in whichever process goes on. A new step is a {@link Step} class
- * and one line in {@code steps(...)} below, at its place in that order.
+ * and one line in {@code steps(...)} below, at its place in that order; its {@link Done} hooks run
+ * in the reverse order, so a step placed before the GPU suspend (device memory that Cryo moves
+ * itself, say) has its undo, afterDump and afterRestore run after the GPU state is back. Values
+ * pass between steps only as what one step returns and a later one takes in its constructor.
  */
 public final class CheckpointSequence {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);

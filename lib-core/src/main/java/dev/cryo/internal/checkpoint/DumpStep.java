@@ -14,6 +14,7 @@ import dev.cryo.internal.os.LibC;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -83,7 +84,9 @@ record DumpStep(LibCriu criu, ImageStore store, Path tmp, CheckpointOptions opti
      * alive, and until the restore is done the PID is not: a restore raced with any JVM start.
      * Unlinked now, the file (32 KB) goes into the image as a CRIU ghost file and comes back with
      * the mapping whatever happens in that directory. The price: jps no longer lists the process.
-     * Returns the ghost limit that fits it.
+     * It is moved out of that directory first: CRIU restores the ghost beside the file's last path,
+     * and every JVM of that user that starts deletes whatever else it finds there, a ghost in the
+     * middle of a restore included ("Couldn't unlink remap ...ghost"). Returns the ghost limit that fits it.
      */
     private static long unlinkPerfData(long ghostLimit) {
         Optional<Path> perf = ProcessFacts.hsperfdataFile().filter(Files::isRegularFile);
@@ -92,7 +95,9 @@ record DumpStep(LibCriu criu, ImageStore store, Path tmp, CheckpointOptions opti
         }
         try {
             long size = Files.size(perf.get());
-            Files.delete(perf.get());
+            Path aside = perf.get().getParent().resolveSibling(".cryo-hsperfdata-" + perf.get().getFileName());
+            Files.move(perf.get(), aside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.delete(aside);
             return Math.max(ghostLimit, size + 4096);
         } catch (IOException e) {
             LOG.warn("Could not unlink the JVM's perf-data file {}: a JVM starting while this image is restored"
