@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One call of {@code Checkpointer.checkpointNow(options)}: the checks that touch nothing, then the
  * steps in order (claim, resources, GC, image directory, device memory, GPU suspend, description,
- * stored files, GPU memory files, dump, commit), each undone, last first, when a later one fails; after the
- * dump, each step's way back in whichever process goes on. A new step is a {@link Step} class
+ * stored files, GPU memory files, dump, commit), each undone, last first, when a later one fails;
+ * after the dump, each step's way back in whichever process goes on. A new step is a {@link Step} class
  * and one line in {@code steps(...)} below, at its place in that order; its {@link Done} hooks run
  * in the reverse order, so a step placed before the GPU suspend (device memory that Cryo moves
  * itself, say) has its undo, afterDump and afterRestore run after the GPU state is back. Values
