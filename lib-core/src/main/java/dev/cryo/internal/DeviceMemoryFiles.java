@@ -290,7 +290,7 @@ public final class DeviceMemoryFiles {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         for (int gpu : gpus) {
             List<Chunk> mine = plan.stream().filter(c -> c.gpu() == gpu).toList();
-            Thread t = new Thread(() -> {
+            Thread t = daemon(() -> {
                 try {
                     work.run(mine);
                 } catch (Throwable e) {
@@ -299,26 +299,17 @@ public final class DeviceMemoryFiles {
                     }
                 }
             }, "cryo-device-memory-gpu" + gpu);
-            t.setDaemon(true);
             threads.add(t);
-            t.start();
         }
         for (Thread t : threads) {
             join(t);
         }
-        Throwable e = failure.get();
-        if (e instanceof IOException io) {
-            throw io;
-        }
-        if (e instanceof RuntimeException re) {
-            throw re;
-        }
-        if (e instanceof Error err) {
-            throw err;
-        }
-        if (e != null) {
-            throw new IOException(e);
-        }
+        rethrow(failure.get());
+    }
+
+    /** Starts {@code work} on a daemon thread named {@code name}. */
+    private static Thread daemon(Runnable work, String name) {
+        return Thread.ofPlatform().name(name).daemon().start(work);
     }
 
     private static void join(Thread t) {
@@ -391,7 +382,7 @@ public final class DeviceMemoryFiles {
             BlockingQueue<Object> work = new LinkedBlockingQueue<>();
             List<Thread> writers = new ArrayList<>();
             for (int w = 0; w < s.threads(); w++) {
-                Thread t = new Thread(() -> {
+                Thread t = daemon(() -> {
                     try {
                         copies.attach();
                         while (true) {
@@ -413,9 +404,7 @@ public final class DeviceMemoryFiles {
                         failure.compareAndSet(null, e);
                     }
                 }, "cryo-device-memory-writer");
-                t.setDaemon(true);
                 writers.add(t);
-                t.start();
             }
             try {
                 for (int i = 0; i < chunks.size() && failure.get() == null; i++) {
@@ -493,7 +482,7 @@ public final class DeviceMemoryFiles {
             AtomicInteger next = new AtomicInteger();
             List<Thread> readers = new ArrayList<>();
             for (int r = 0; r < s.threads(); r++) {
-                Thread t = new Thread(() -> {
+                Thread t = daemon(() -> {
                     try {
                         while (failure.get() == null) {
                             // The slot first, then the chunk: every chunk claimed has a buffer, so
@@ -518,9 +507,7 @@ public final class DeviceMemoryFiles {
                         failure.compareAndSet(null, e);
                     }
                 }, "cryo-device-memory-reader");
-                t.setDaemon(true);
                 readers.add(t);
-                t.start();
             }
             ArrayDeque<Integer> inFlight = new ArrayDeque<>();
             try {
@@ -601,17 +588,10 @@ public final class DeviceMemoryFiles {
     private static void fillMapped(List<Chunk> chunks, List<Path> paths, List<FileChannel> channels, int[] crcs,
             IntFunction<DeviceCopies> factory, Settings s) throws IOException {
         int[] verify = s.verify() ? crcs : null;
-        ExecutorService helpers = Executors.newFixedThreadPool(s.threads(), r -> {
-            Thread t = new Thread(r, "cryo-device-memory-fill");
-            t.setDaemon(true);
-            return t;
-        });
-        int registerThreads = Integer.getInteger("cryo.deviceMemory.registerThreads", 2);
-        ExecutorService registrars = Executors.newFixedThreadPool(registerThreads, r -> {
-            Thread t = new Thread(r, "cryo-device-memory-register");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService helpers = Executors.newFixedThreadPool(s.threads(),
+                Thread.ofPlatform().name("cryo-device-memory-check").daemon().factory());
+        ExecutorService registrars = Executors.newFixedThreadPool(Integer.getInteger("cryo.deviceMemory.registerThreads",
+                2), Thread.ofPlatform().name("cryo-device-memory-register").daemon().factory());
         List<Future<?>> checks = new ArrayList<>();
         List<Future<MemorySegment>> registered = new ArrayList<>();
         try (DeviceCopies copies = factory.apply(chunks.get(0).gpu()); Arena arena = Arena.ofShared()) {
