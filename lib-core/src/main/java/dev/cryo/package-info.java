@@ -59,7 +59,9 @@
  * {@link dev.cryo.RestoreException} naming the file, offset or memory. Allocations, fills and frees
  * wait while a checkpoint moves the memory. System properties {@code cryo.deviceMemory.threads},
  * {@code .slots}, {@code .chunkMiB}, {@code .streams}, {@code .files}, {@code .verify} and
- * {@code .mapped} (fill from the files mapped and registered read-only) tune the pipelines.
+ * {@code .mapped} (fill from the files mapped and registered read-only) tune the pipelines. The
+ * memory is mapped again on the GPU of the same ordinal: restoring it onto other GPUs
+ * ({@code --gpu-map}) is not supported yet.
  *
  * <h2>Images</h2>
  * An image is a directory written as {@code .tmp-<id>-<pid>} and renamed to {@code img-<id>} only

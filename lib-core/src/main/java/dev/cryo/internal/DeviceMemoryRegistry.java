@@ -151,6 +151,16 @@ public final class DeviceMemoryRegistry {
         }
     }
 
+    /** The bytes of all live allocations: what a checkpoint writes into the image for them. */
+    public static long liveBytes() {
+        LOCK.lock();
+        try {
+            return LIVE.stream().mapToLong(Allocation::bytes).sum();
+        } finally {
+            LOCK.unlock();
+        }
+    }
+
     /** The device side of the pipelines, one per GPU. */
     static IntFunction<DeviceCopies> copies(CudaMemory cuda) {
         DeviceMemoryFiles.Settings s = DeviceMemoryFiles.Settings.fromSystemProperties();

@@ -7,6 +7,7 @@ import dev.cryo.CheckpointOutcome;
 import dev.cryo.Checkpointer;
 import dev.cryo.RestoreException;
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.DeviceMemoryRegistry;
 import dev.cryo.internal.GpuMemoryFiles;
 import dev.cryo.internal.ImageFit;
 import dev.cryo.internal.ImageMetadata;
@@ -216,12 +217,13 @@ public final class CheckpointSequence {
             if (!Files.isWritable(existing) || Files.getFileStore(existing).isReadOnly()) {
                 throw new IOException(existing + " is not writable");
             }
-            long need = (long) (ProcessFacts.residentBytes() * SPACE_MARGIN);
+            // The device memory Cryo moves itself goes into the image too.
+            long need = (long) ((ProcessFacts.residentBytes() + DeviceMemoryRegistry.liveBytes()) * SPACE_MARGIN);
             long free = Files.getFileStore(existing).getUsableSpace();
             if (free < need) {
                 throw api.checkpointFailure(Reason.NO_SPACE, String.format(Locale.ROOT,
                         "Not enough free space for the snapshot in %s: about %s needed (the process's resident"
-                                + " memory), %s free. Free some space or choose another image directory (option"
+                                + " memory and its DeviceMemory), %s free. Free some space or choose another image directory (option"
                                 + " imageDirectory, -Dcryo.image.dir, CRYO_IMAGE_DIR, or bin/cryo --image).",
                         root, megabytes(need), megabytes(free)), null);
             }
