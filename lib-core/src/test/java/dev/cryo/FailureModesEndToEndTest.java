@@ -295,7 +295,7 @@ class FailureModesEndToEndTest {
         while (System.nanoTime() < deadline) {
             assertTrue(launcher.isAlive(), "the app ended before its dump was caught");
             if (criu < 0) {
-                criu = criuSwrkPid();
+                criu = criuSwrkPid(store());
             }
             if (criu > 0 && pagesBeingWritten()) {
                 return criu;
@@ -312,7 +312,7 @@ class FailureModesEndToEndTest {
             if (!launcher.isAlive()) {
                 throw new AssertionError("the app ended before its dump was caught:\n" + ChildJvm.read(dir, "app", -1));
             }
-            long criu = criuSwrkPid();
+            long criu = criuSwrkPid(store());
             if (criu > 0 && !temporaries(store()).isEmpty()) {
                 return criu;
             }
@@ -334,13 +334,17 @@ class FailureModesEndToEndTest {
         return false;
     }
 
-    /** The pid of a running "criu swrk" (libcriu's CRIU service), or -1. */
-    private static long criuSwrkPid() throws IOException {
+    /**
+     * The pid of the "criu swrk" (libcriu's CRIU service) dumping into {@code store} (it has the
+     * app's environment, which names the store), or -1. Others' CRIUs on the same machine (other test runs)
+     * are left alone.
+     */
+    private static long criuSwrkPid(Path store) throws IOException {
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(d -> d.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
                 try {
                     String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
-                    if (cmdline.contains("criu swrk")) {
+                    if (cmdline.contains("criu swrk") && workingFor(p, store)) {
                         return Long.parseLong(p.getFileName().toString());
                     }
                 } catch (IOException e) {
@@ -349,5 +353,15 @@ class FailureModesEndToEndTest {
             }
         }
         return -1;
+    }
+
+    /** Whether the process inherited the launcher's image directory {@code store} (CRYO_IMAGE_DIR). */
+    private static boolean workingFor(Path proc, Path store) {
+        try {
+            String env = new String(Files.readAllBytes(proc.resolve("environ")));
+            return java.util.Arrays.asList(env.split("\0")).contains(dev.cryo.internal.LaunchHandoff.IMAGE_DIR + "=" + store.toAbsolutePath());
+        } catch (IOException e) {
+            return false;
+        }
     }
 }
