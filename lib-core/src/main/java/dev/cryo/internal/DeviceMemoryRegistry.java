@@ -18,6 +18,42 @@ import java.util.function.IntFunction;
 public final class DeviceMemoryRegistry {
     private static final ReentrantLock LOCK = new ReentrantLock();
     private static final List<Allocation> LIVE = new ArrayList<>();
+    private static Backend backend; // CUDA's, made on first use
+
+    /**
+     * What the registry asks of the GPUs: CUDA's virtual memory API ({@link #cuda()}), each call in
+     * the primary context of its GPU. Tests of the checkpoint steps on machines without a GPU give
+     * one over host memory ({@link #useBackend}); it is never a proof of the GPU path.
+     */
+    public interface Backend {
+        /** The size every mapping on {@code gpu} is a multiple of. */
+        long granularity(int gpu);
+
+        /** Reserves {@code bytes} of device addresses. */
+        long reserve(int gpu, long bytes, long alignment);
+
+        /** Gives a reservation back. */
+        void freeAddress(int gpu, long address, long bytes);
+
+        /** Creates physical memory and maps it at {@code address}; returns its handle. */
+        long createAndMap(int gpu, long address, long bytes);
+
+        /** Unmaps and releases it; the reservation stays. */
+        void unmapAndRelease(int gpu, long address, long bytes, long handle);
+
+        /** The device side of the pipelines, one per GPU. */
+        IntFunction<DeviceCopies> copies();
+    }
+
+    /** Replaces the backend (tests without a GPU); {@code null} goes back to CUDA's. */
+    public static void useBackend(Backend b) {
+        LOCK.lock();
+        try {
+            backend = b;
+        } finally {
+            LOCK.unlock();
+        }
+    }
 
     private DeviceMemoryRegistry() {}
 
@@ -62,16 +98,16 @@ public final class DeviceMemoryRegistry {
         }
 
         void release() {
-            onGpu(gpu, "release device memory " + this, cuda -> {
-                cuda.unmapAndRelease(address, mappedBytes, handle);
+            call("release device memory " + this, b -> {
+                b.unmapAndRelease(gpu, address, mappedBytes, handle);
                 handle = 0;
                 return null;
             });
         }
 
         void map() {
-            onGpu(gpu, "map device memory again at " + this, cuda -> {
-                handle = cuda.createAndMap(gpu, address, mappedBytes);
+            call("map device memory again at " + this, b -> {
+                handle = b.createAndMap(gpu, address, mappedBytes);
                 return null;
             });
         }
@@ -83,8 +119,8 @@ public final class DeviceMemoryRegistry {
                 if (closed) {
                     throw new IllegalStateException(this + " is closed");
                 }
-                DeviceMemoryFiles.fill(gpu, address, bytes, file, copies(load("read " + file + " into " + this)),
-                        DeviceMemoryFiles.Settings.fromSystemProperties());
+                DeviceMemoryFiles.fill(gpu, address, bytes, file, call("read " + file + " into " + this,
+                        Backend::copies), DeviceMemoryFiles.Settings.fromSystemProperties());
             } finally {
                 LOCK.unlock();
             }
@@ -97,12 +133,12 @@ public final class DeviceMemoryRegistry {
                 if (closed) {
                     return;
                 }
-                onGpu(gpu, "free device memory " + this, cuda -> {
+                call("free device memory " + this, b -> {
                     if (handle != 0) {
-                        cuda.unmapAndRelease(address, mappedBytes, handle);
+                        b.unmapAndRelease(gpu, address, mappedBytes, handle);
                         handle = 0;
                     }
-                    cuda.freeAddress(address, mappedBytes);
+                    b.freeAddress(gpu, address, mappedBytes);
                     return null;
                 });
                 closed = true;
@@ -127,16 +163,16 @@ public final class DeviceMemoryRegistry {
     public static Allocation allocate(int gpu, long bytes) {
         LOCK.lock();
         try {
-            return onGpu(gpu, "allocate " + bytes + " bytes of device memory on GPU " + gpu, cuda -> {
-                long granularity = cuda.granularity(gpu);
+            return call("allocate " + bytes + " bytes of device memory on GPU " + gpu, b -> {
+                long granularity = b.granularity(gpu);
                 long size = (bytes + granularity - 1) / granularity * granularity;
-                long address = cuda.reserve(size, granularity);
+                long address = b.reserve(gpu, size, granularity);
                 long handle;
                 try {
-                    handle = cuda.createAndMap(gpu, address, size);
+                    handle = b.createAndMap(gpu, address, size);
                 } catch (RuntimeException e) {
                     try {
-                        cuda.freeAddress(address, size);
+                        b.freeAddress(gpu, address, size);
                     } catch (RuntimeException f) {
                         e.addSuppressed(f);
                     }
@@ -161,44 +197,78 @@ public final class DeviceMemoryRegistry {
         }
     }
 
-    /** The device side of the pipelines, one per GPU. */
-    static IntFunction<DeviceCopies> copies(CudaMemory cuda) {
-        DeviceMemoryFiles.Settings s = DeviceMemoryFiles.Settings.fromSystemProperties();
-        return g -> new CudaCopies(cuda, g, s.streams(), s.slots());
+    private interface Call<T> {
+        T call(Backend b);
     }
 
-    private static CudaMemory load(String what) {
+    /** Runs {@code call} on the backend; a failure says what could not be done. */
+    private static <T> T call(String what, Call<T> call) {
+        Backend b;
         try {
-            return CudaMemory.load();
+            b = backend != null ? backend : (backend = cuda());
+            return call.call(b);
         } catch (RuntimeException e) {
             throw new IllegalStateException("Cannot " + what + ": " + e.getMessage(), e);
         }
     }
 
-    private interface GpuCall<T> {
-        T call(CudaMemory cuda);
+    /** CUDA's virtual memory API: each call with the primary context of its GPU current, the thread's own put back. */
+    static Backend cuda() {
+        CudaMemory cuda = CudaMemory.load();
+        return new Backend() {
+            @Override
+            public long granularity(int gpu) {
+                return onGpu(cuda, gpu, () -> cuda.granularity(gpu));
+            }
+
+            @Override
+            public long reserve(int gpu, long bytes, long alignment) {
+                return onGpu(cuda, gpu, () -> cuda.reserve(bytes, alignment));
+            }
+
+            @Override
+            public void freeAddress(int gpu, long address, long bytes) {
+                onGpu(cuda, gpu, () -> {
+                    cuda.freeAddress(address, bytes);
+                    return null;
+                });
+            }
+
+            @Override
+            public long createAndMap(int gpu, long address, long bytes) {
+                return onGpu(cuda, gpu, () -> cuda.createAndMap(gpu, address, bytes));
+            }
+
+            @Override
+            public void unmapAndRelease(int gpu, long address, long bytes, long handle) {
+                onGpu(cuda, gpu, () -> {
+                    cuda.unmapAndRelease(address, bytes, handle);
+                    return null;
+                });
+            }
+
+            @Override
+            public IntFunction<DeviceCopies> copies() {
+                DeviceMemoryFiles.Settings s = DeviceMemoryFiles.Settings.fromSystemProperties();
+                return g -> new CudaCopies(cuda, g, s.streams(), s.slots());
+            }
+        };
     }
 
     /**
      * Runs {@code call} with the primary context of {@code gpu} current on this thread, then puts
      * back the context the thread had, so that the app's own CUDA code is not disturbed.
      */
-    private static <T> T onGpu(int gpu, String what, GpuCall<T> call) {
-        CudaMemory cuda = load(what);
-        MemorySegment before = null;
+    private static <T> T onGpu(CudaMemory cuda, int gpu, java.util.function.Supplier<T> call) {
+        MemorySegment before = cuda.currentContext();
         try {
-            before = cuda.currentContext();
             cuda.makeCurrent(cuda.primaryContext(gpu));
-            return call.call(cuda);
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("Cannot " + what + ": " + e.getMessage(), e);
+            return call.get();
         } finally {
-            if (before != null) {
-                try {
-                    cuda.makeCurrent(before);
-                } catch (RuntimeException ignored) {
-                    // the thread's old context is gone: nothing to put back
-                }
+            try {
+                cuda.makeCurrent(before);
+            } catch (RuntimeException ignored) {
+                // the thread's old context is gone: nothing to put back
             }
         }
     }
@@ -256,7 +326,7 @@ public final class DeviceMemoryRegistry {
          */
         public DeviceMemoryFiles.Layout copyOutAndRelease(Path dir) throws IOException {
             List<DeviceMemoryFiles.Range> ranges = memory.stream().map(Allocation::range).toList();
-            layout = DeviceMemoryFiles.save(ranges, dir, copies(load("copy device memory out")),
+            layout = DeviceMemoryFiles.save(ranges, dir, call("copy device memory out", Backend::copies),
                     DeviceMemoryFiles.Settings.fromSystemProperties());
             try {
                 for (Allocation m : memory) {
@@ -289,7 +359,7 @@ public final class DeviceMemoryRegistry {
                     a.map();
                 }
             }
-            DeviceMemoryFiles.load(layout, dir, copies(load("fill device memory")),
+            DeviceMemoryFiles.load(layout, dir, call("fill device memory", Backend::copies),
                     DeviceMemoryFiles.Settings.fromSystemProperties());
         }
     }
