@@ -8,7 +8,9 @@
 # each with the page cache warm (the image and the weights file just written: a node that keeps its
 # images in memory or prefetched them) and, with DROP=1 (default), dropped (both read from disk);
 # and, for the before/after of one speed-up, images whose GPU memory is kept among CRIU's pages
-# (-Dcryo.gpu.memoryFiles=false, as before) against GPU memory files (the default now).
+# (-Dcryo.gpu.memoryFiles=false, as before) against GPU memory files (the default now). The weights
+# are in cuMemAlloc memory (--cuda-malloc), which the driver moves; gpu-arena-bench.sh measures
+# DeviceMemory, which Cryo moves itself.
 # The clock starts when the process (the app, or bin/cryo) is started and stops when the app has
 # served its first inference. Writes $OUT/gpu.csv (one row per case and size: a cold start and a
 # restore; columns in benchmarks/report/README.md), machine.txt, gpu-bench.log, and details.tgz
@@ -78,7 +80,7 @@ restore() { # $1 case $2 store $3 cache $4 cold ms, then JVM options
 for gib in $GIBS; do
   echo; echo "==================== $gib GiB"
   APP=("$J" --enable-native-access=ALL-UNNAMED -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
-       dev.cryo.samples.gpu.GpuModelServer --weights-gib "$gib" --weights-file /tmp/weights.bin --requests 2)
+       dev.cryo.samples.gpu.GpuModelServer --weights-gib "$gib" --weights-file /tmp/weights.bin --requests 2 --cuda-malloc)
   rm -rf /tmp/store-files /tmp/store-pages /tmp/weights.bin
   timeout 300 "${APP[@]}" --write-weights-only > /dev/null 2>&1 || echo "writing the weights failed"
   checkpoint /tmp/store-pages -Dcryo.gpu.memoryFiles=false; cp /tmp/first.log /tmp/first-criu-pages.log

@@ -12,7 +12,7 @@ export CRYO_HOME=/opt/cryo-carry JAVA_HOME=/opt/cryo-carry/jre
 J=$JAVA_HOME/bin/java
 echo "date: $(date -u +%FT%TZ)"; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 APP=("$J" --enable-native-access=ALL-UNNAMED -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
-     dev.cryo.samples.gpu.GpuModelServer --weights-gib "$GIB" --weights-file /tmp/weights.bin --requests 2)
+     dev.cryo.samples.gpu.GpuModelServer --weights-gib "$GIB" --weights-file /tmp/weights.bin --requests 2 --cuda-malloc)
 timeout 120 "${APP[@]}" --write-weights-only > /dev/null 2>&1
 echo "== 1. checkpoint fails in CRIU after the GPU memory was written out and dropped"
 timeout 200 bin/cryo run --image /tmp/store -- "${APP[@]}" --tcp-open; echo "rc=$?"

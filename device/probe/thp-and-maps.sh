@@ -12,7 +12,7 @@ export CRYO_HOME=/opt/cryo-carry JAVA_HOME=/opt/cryo-carry/jre
 J=$JAVA_HOME/bin/java
 GIB=${GIB:-4}
 APP=("$J" --enable-native-access=ALL-UNNAMED -Dcryo.gpu.memoryFiles=false -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
-     dev.cryo.samples.gpu.GpuModelServer --weights-gib "$GIB" --weights-file /tmp/weights.bin --requests 1)
+     dev.cryo.samples.gpu.GpuModelServer --weights-gib "$GIB" --weights-file /tmp/weights.bin --requests 1 --cuda-malloc)
 bash bin/train-launcher-aot
 timeout 120 "${APP[@]}" --write-weights-only >/dev/null 2>&1
 timeout 200 bin/cryo run --image /tmp/store -- "${APP[@]}" > /tmp/first.log 2>&1; echo "first rc=$?"; grep -E "GPU state|Checkpoint image" /tmp/first.log

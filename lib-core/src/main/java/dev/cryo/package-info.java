@@ -18,6 +18,8 @@
  *       the image directory writable, and free space for the process's resident memory;</li>
  *   <li>calls {@link dev.cryo.Resource#beforeCheckpoint()} on every registered resource, the
  *       <em>last registered first</em>;</li>
+ *   <li>copies the app's {@link dev.cryo.DeviceMemory} into files of the new image through
+ *       pinned pipelines and releases it, its addresses kept (see "Device memory" below);</li>
  *   <li>suspends the process's CUDA state if it has any (lock, then copy device memory to the
  *       host; that copy goes into files of its own in the image, see
  *       {@link dev.cryo.CheckpointOptions.Builder#gpuMemoryFiles(boolean)});</li>
@@ -27,7 +29,8 @@
  *       {@link dev.cryo.CheckpointOptions#dumpTimeout()}: the call then fails with
  *       {@link dev.cryo.CheckpointException.Reason#DUMP_TIMEOUT} and the app goes on;</li>
  *   <li>in whichever process goes on, the original or a copy restored from the image: resumes the
- *       CUDA state; in a restored copy, reads the GPU list again and runs every
+ *       CUDA state, then maps the {@code DeviceMemory} again at the same addresses and fills it
+ *       from the image; in a restored copy, reads the GPU list again and runs every
  *       {@link dev.cryo.DeviceCache}; then calls {@link dev.cryo.Resource#afterRestore(CheckpointOutcome)} on every
  *       resource, <em>in registration order</em>, and returns a {@link dev.cryo.CheckpointOutcome}
  *       saying which process it is ({@code CHECKPOINTED} or {@code RESTORED}).</li>
@@ -47,6 +50,26 @@
  * callbacks are collected the same way into one {@link dev.cryo.RestoreException}, thrown after
  * every resource was called. An {@link java.lang.InterruptedException} from a callback is kept
  * as suppressed and the thread's interrupt flag is set again.
+ *
+ * <h2>Device memory</h2>
+ * {@link dev.cryo.DeviceMemory#allocate(int, long)} gives device memory (CUDA's virtual memory
+ * API, the GPU's primary context) that Cryo moves itself: at a checkpoint, after the
+ * {@code beforeCheckpoint} callbacks, it is copied through a ring of pinned host buffers on
+ * several streams by parallel writers into {@code device-memory-<n>.bin} files of the image (the
+ * chunks spread over the files, each chunk's CRC32C in the image's metadata) and its physical
+ * memory released, the address range kept reserved; the driver's checkpoint then moves only the
+ * app's other device memory. In the original after the dump, after any failure on the way, and in
+ * a restored copy (each time once the CUDA state is back), it is mapped at <em>the same
+ * address</em> and filled from the files, before any {@code afterRestore} runs: device pointers
+ * the app and its kernels hold stay valid. The launcher checks that the files are there with their
+ * sizes before restoring (else it says which and starts cold) and starts reading them ahead; a
+ * chunk whose checksum differs, or a GPU out of memory, fails the restore with a
+ * {@link dev.cryo.RestoreException} naming the file, offset or memory. Allocations, fills and frees
+ * wait while a checkpoint moves the memory. System properties {@code cryo.deviceMemory.threads},
+ * {@code .slots}, {@code .chunkMiB}, {@code .streams}, {@code .files}, {@code .verify} and
+ * {@code .mapped} (fill from the files mapped and registered read-only) tune the pipelines. The
+ * memory is mapped again on the GPU of the same ordinal: restoring it onto other GPUs
+ * ({@code --gpu-map}) is not supported yet.
  *
  * <h2>Images</h2>
  * An image is a directory written as {@code .tmp-<id>-<pid>} and renamed to {@code img-<id>} only

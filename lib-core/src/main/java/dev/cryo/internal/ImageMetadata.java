@@ -32,12 +32,14 @@ import java.util.TreeMap;
  * @param storedFiles the files kept in the image ({@code CheckpointOptions.storeFiles})
  * @param gpu         its GPU state, when it had one
  * @param gpuMemory   the GPU memory's host copy kept in files of its own ({@link GpuMemoryFiles})
+ * @param deviceMemory the device memory Cryo moved itself, in files of the image ({@link DeviceMemoryFiles})
  * @param timings     how long the checkpoint took
  * @param files       the image's files (relative names) and their sizes, metadata and logs excluded
  */
 public record ImageMetadata(String id, String created, BuildKey.Parts build, Process process, Optional<RuntimeKey> runtime,
         Criu criu, List<OpenFiles.Recorded> openFiles, List<StoredFiles.Stored> storedFiles, Optional<Gpu> gpu,
-        List<GpuMemoryFiles.Region> gpuMemory, Timings timings, Map<String, Long> files) {
+        List<GpuMemoryFiles.Region> gpuMemory, DeviceMemoryFiles.Layout deviceMemory, Timings timings,
+        Map<String, Long> files) {
 
     public static final String FILE_NAME = "cryo-image.properties";
     /** The version of the file's layout; an image of another version is never restored. */
@@ -127,13 +129,13 @@ public record ImageMetadata(String id, String created, BuildKey.Parts build, Pro
     /** This metadata with the image's files listed. */
     public ImageMetadata withFiles(Map<String, Long> list) {
         return new ImageMetadata(id, created, build, process, runtime, criu, openFiles, storedFiles, gpu, gpuMemory,
-                timings, list);
+                deviceMemory, timings, list);
     }
 
     /** This metadata with the checkpoint's timings. */
     public ImageMetadata withTimings(Timings t) {
         return new ImageMetadata(id, created, build, process, runtime, criu, openFiles, storedFiles, gpu, gpuMemory,
-                t, files);
+                deviceMemory, t, files);
     }
 
     /** Writes the file (0600) into {@code imageDir} through a temporary file and a rename, so it is whole or absent. */
@@ -238,6 +240,19 @@ public record ImageMetadata(String id, String created, BuildKey.Parts build, Pro
             m.put("gpuMemory." + n + ".address", Long.toUnsignedString(gpuMemory.get(n).start()));
             m.put("gpuMemory." + n + ".bytes", Long.toString(gpuMemory.get(n).bytes()));
         }
+        if (!deviceMemory.isEmpty()) {
+            List<DeviceMemoryFiles.Range> ranges = deviceMemory.ranges();
+            m.put("deviceMemory.count", Integer.toString(ranges.size()));
+            for (int n = 0; n < ranges.size(); n++) {
+                m.put("deviceMemory." + n + ".gpu", Integer.toString(ranges.get(n).gpu()));
+                m.put("deviceMemory." + n + ".address", Long.toUnsignedString(ranges.get(n).address()));
+                m.put("deviceMemory." + n + ".bytes", Long.toString(ranges.get(n).bytes()));
+            }
+            m.put("deviceMemory.chunkBytes", Long.toString(deviceMemory.chunkBytes()));
+            m.put("deviceMemory.files", Integer.toString(deviceMemory.files()));
+            m.put("deviceMemory.crc32c", String.join(",", deviceMemory.crc32c().stream()
+                    .map(c -> java.util.HexFormat.of().toHexDigits(c)).toList()));
+        }
         m.put("dump.millis", Long.toString(timings.dumpMillis()));
         m.put("checkpoint.millis", Long.toString(timings.checkpointMillis()));
         timings.steps().forEach((name, ms) -> m.put("step." + name + ".millis", Long.toString(ms)));
@@ -295,6 +310,19 @@ public record ImageMetadata(String id, String created, BuildKey.Parts build, Pro
             gpuMemory.add(new GpuMemoryFiles.Region(start,
                     start + Long.parseLong(required(m, "gpuMemory." + n + ".bytes"))));
         }
+        DeviceMemoryFiles.Layout deviceMemory = DeviceMemoryFiles.Layout.NONE;
+        if (m.containsKey("deviceMemory.count")) {
+            List<DeviceMemoryFiles.Range> ranges = new ArrayList<>();
+            for (int n = 0; n < Integer.parseInt(m.get("deviceMemory.count")); n++) {
+                ranges.add(new DeviceMemoryFiles.Range(Integer.parseInt(required(m, "deviceMemory." + n + ".gpu")),
+                        Long.parseUnsignedLong(required(m, "deviceMemory." + n + ".address")),
+                        Long.parseLong(required(m, "deviceMemory." + n + ".bytes"))));
+            }
+            String crcs = m.getOrDefault("deviceMemory.crc32c", "");
+            deviceMemory = new DeviceMemoryFiles.Layout(ranges, Long.parseLong(required(m, "deviceMemory.chunkBytes")),
+                    Integer.parseInt(required(m, "deviceMemory.files")), crcs.isEmpty() ? List.of()
+                            : java.util.Arrays.stream(crcs.split(",")).map(java.util.HexFormat::fromHexDigits).toList());
+        }
         Map<String, Long> steps = new LinkedHashMap<>();
         Map<String, Long> files = new TreeMap<>();
         Map<String, String> buildParts = new LinkedHashMap<>();
@@ -309,7 +337,7 @@ public record ImageMetadata(String id, String created, BuildKey.Parts build, Pro
             }
         });
         return new ImageMetadata(m.getOrDefault("id", ""), m.getOrDefault("created", ""), new BuildKey.Parts(required(m, "build.key"), buildParts),
-                process, runtime, criu, openFiles, stored, gpu, gpuMemory,
+                process, runtime, criu, openFiles, stored, gpu, gpuMemory, deviceMemory,
                 new Timings(number(m, "dump.millis"), number(m, "checkpoint.millis"), steps), files);
     }
 

@@ -38,6 +38,8 @@ class ImageMetadataTest {
                         GpuDevice.parseUuid("GPU-341a9345-4265-f847-9deb-7ae559817e0a"), 150_000_000_000L)), "13.0",
                         1L << 30, 5, 2400)),
                 List.of(new GpuMemoryFiles.Region(0x7f0000000000L, 0x7f0040000000L)),
+                new DeviceMemoryFiles.Layout(List.of(new DeviceMemoryFiles.Range(0, 0x7f2000000000L, 3L << 30),
+                        new DeviceMemoryFiles.Range(1, 0xfffff00000000000L, 5)), 1L << 30, 2, List.of(0, -1, 0x1234abcd, 7)),
                 new ImageMetadata.Timings(420, 3100, steps), Map.of("inventory.img", 3L, "pages-1.img", 4096L));
     }
 
@@ -56,6 +58,7 @@ class ImageMetadataTest {
         assertEquals(m.openFiles(), back.openFiles());
         assertEquals(m.storedFiles(), back.storedFiles());
         assertEquals(m.gpuMemory(), back.gpuMemory());
+        assertEquals(m.deviceMemory(), back.deviceMemory());
         assertEquals(m.timings().dumpMillis(), back.timings().dumpMillis());
         assertEquals(m.timings().checkpointMillis(), back.timings().checkpointMillis());
         assertEquals(m.timings().steps(), back.timings().steps());
@@ -88,11 +91,13 @@ class ImageMetadataTest {
     void optionalParts() throws IOException {
         ImageMetadata m = TestImages.metadata("x", "k");
         ImageMetadata bare = new ImageMetadata(m.id(), m.created(), m.build(), m.process(), Optional.empty(),
-                m.criu(), m.openFiles(), m.storedFiles(), m.gpu(), m.gpuMemory(), m.timings(), m.files());
+                m.criu(), m.openFiles(), m.storedFiles(), m.gpu(), m.gpuMemory(), m.deviceMemory(), m.timings(),
+                m.files());
         bare.write(dir);
         ImageMetadata back = ImageMetadata.read(dir);
         assertTrue(back.runtime().isEmpty());
         assertTrue(back.gpu().isEmpty());
+        assertTrue(back.deviceMemory().isEmpty());
     }
 
     @Test

@@ -15,23 +15,24 @@ final class TestImages {
                 new ImageMetadata.Process(4242, List.of("java", "-cp", "a b.jar", "Main"), "/work", "Main", "25",
                         "OpenJDK 64-Bit Server VM 25", "/usr/lib/jvm/25", "amd64", "6.18", 1 << 20, Map.of(0, "pipe:[1]")),
                 Optional.of(RuntimeKey.current()), new ImageMetadata.Criu("4.2.1", "/tmp/.tmp-x", false, false, false),
-                List.of(), List.of(), Optional.empty(), List.of(), new ImageMetadata.Timings(0, 0, Map.of()), Map.of());
+                List.of(), List.of(), Optional.empty(), List.of(), DeviceMemoryFiles.Layout.NONE,
+                new ImageMetadata.Timings(0, 0, Map.of()), Map.of());
     }
 
     static ImageMetadata withGpu(ImageMetadata m, List<GpuDevice> devices) {
         return new ImageMetadata(m.id(), m.created(), m.build(), m.process(), m.runtime(), m.criu(), m.openFiles(),
                 m.storedFiles(), Optional.of(new ImageMetadata.Gpu(devices, "13.0", 1, 2, 3)), m.gpuMemory(),
-                m.timings(), m.files());
+                m.deviceMemory(), m.timings(), m.files());
     }
 
     static ImageMetadata withFiles(ImageMetadata m, List<OpenFiles.Recorded> open, List<StoredFiles.Stored> stored) {
         return new ImageMetadata(m.id(), m.created(), m.build(), m.process(), m.runtime(), m.criu(), open, stored,
-                m.gpu(), m.gpuMemory(), m.timings(), m.files());
+                m.gpu(), m.gpuMemory(), m.deviceMemory(), m.timings(), m.files());
     }
 
     static ImageMetadata withRuntime(ImageMetadata m, RuntimeKey runtime) {
         return new ImageMetadata(m.id(), m.created(), m.build(), m.process(), Optional.of(runtime), m.criu(),
-                m.openFiles(), m.storedFiles(), m.gpu(), m.gpuMemory(), m.timings(), m.files());
+                m.openFiles(), m.storedFiles(), m.gpu(), m.gpuMemory(), m.deviceMemory(), m.timings(), m.files());
     }
 
     /** Commits {@code m} into {@code store} as an image with a CRIU inventory and one page file. */

@@ -7,6 +7,7 @@ import dev.cryo.CheckpointOutcome;
 import dev.cryo.Checkpointer;
 import dev.cryo.RestoreException;
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.DeviceMemoryRegistry;
 import dev.cryo.internal.GpuMemoryFiles;
 import dev.cryo.internal.ImageFit;
 import dev.cryo.internal.ImageMetadata;
@@ -33,9 +34,9 @@ import dev.cryo.internal.Logs;
 
 /**
  * One call of {@code Checkpointer.checkpointNow(options)}: the checks that touch nothing, then the
- * steps in order (claim, resources, GC, GPU suspend, image directory, description, stored files,
- * GPU memory files, dump, commit), each undone, last first, when a later one fails; after the
- * dump, each step's way back in whichever process goes on. A new step is a {@link Step} class
+ * steps in order (claim, resources, GC, image directory, device memory, GPU suspend, description,
+ * stored files, GPU memory files, dump, commit), each undone, last first, when a later one fails;
+ * after the dump, each step's way back in whichever process goes on. A new step is a {@link Step} class
  * and one line in {@code steps(...)} below, at its place in that order; its {@link Done} hooks run
  * in the reverse order, so a step placed before the GPU suspend (device memory that Cryo moves
  * itself, say) has its undo, afterDump and afterRestore run after the GPU state is back. Values
@@ -120,12 +121,15 @@ public final class CheckpointSequence {
         if (options.collectGarbage()) {
             steps.run(new CollectGarbageStep());
         }
+        // The image directory comes before the GPU suspend: the device memory Cryo moves itself
+        // goes into it first, so that the driver's checkpoint moves only the rest.
+        ImageDirectoryStep.ImageDirectory dir = steps.run(new ImageDirectoryStep(store, failures));
+        DeviceMemoryStep.Moved deviceMemory = steps.run(new DeviceMemoryStep(dir.tmp(), failures));
         Optional<GpuSuspendStep.Suspended> suspended = Optional.empty();
         if (gpu.isPresent()) {
             suspended = Optional.of(steps.run(new GpuSuspendStep(gpu.get(), options.gpuLockTimeout(), failures,
                     store.root())));
         }
-        ImageDirectoryStep.ImageDirectory dir = steps.run(new ImageDirectoryStep(store, failures));
         DescribeStep.Described described = steps.run(new DescribeStep(dir.tmp(), options));
         StoredFilesStep.Stored stored = steps.run(new StoredFilesStep(options.storeFiles(), dir.tmp(), failures));
         List<GpuMemoryFiles.Region> inFiles = List.of();
@@ -143,7 +147,7 @@ public final class CheckpointSequence {
                 (System.nanoTime() - started) / 1_000_000, millis);
         ImageMetadata metadata = new ImageMetadata(dir.id(), described.created(), build, described.process(),
                 Optional.of(described.runtime()), described.criu(), described.openFiles(), stored.files(),
-                suspended.map(GpuSuspendStep.Suspended::facts), inFiles, timings, Map.of());
+                suspended.map(GpuSuspendStep.Suspended::facts), inFiles, deviceMemory.layout(), timings, Map.of());
         Path image = steps.run(new CommitStep(store, dir.tmp(), metadata, failures)).image();
         Duration pause = Duration.ofNanos(System.nanoTime() - started);
         long bytes = 0;
@@ -225,12 +229,13 @@ public final class CheckpointSequence {
             if (!Files.isWritable(existing) || Files.getFileStore(existing).isReadOnly()) {
                 throw new IOException(existing + " is not writable");
             }
-            long need = (long) (ProcessFacts.residentBytes() * SPACE_MARGIN);
+            // The device memory Cryo moves itself goes into the image too.
+            long need = (long) ((ProcessFacts.residentBytes() + DeviceMemoryRegistry.liveBytes()) * SPACE_MARGIN);
             long free = Files.getFileStore(existing).getUsableSpace();
             if (free < need) {
                 throw api.checkpointFailure(Reason.NO_SPACE, String.format(Locale.ROOT,
                         "Not enough free space for the snapshot in %s: about %s needed (the process's resident"
-                                + " memory), %s free. Free some space or choose another image directory (option"
+                                + " memory and its DeviceMemory), %s free. Free some space or choose another image directory (option"
                                 + " imageDirectory, -Dcryo.image.dir, CRYO_IMAGE_DIR, or bin/cryo --image).",
                         root, megabytes(need), megabytes(free)), null);
             }

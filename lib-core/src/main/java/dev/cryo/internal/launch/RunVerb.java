@@ -1,6 +1,7 @@
 package dev.cryo.internal.launch;
 
 import dev.cryo.internal.BuildKey;
+import dev.cryo.internal.DeviceMemoryFiles;
 import dev.cryo.internal.ImageFit;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
@@ -149,6 +150,15 @@ final class RunVerb implements Verb {
     private OptionalInt restore(ImageStore.Image image) {
         ImageMetadata meta = image.metadata();
         int pid = (int) meta.process().pid();
+        // The device memory files first: a missing or short one means a cold start, and reading
+        // them ahead now overlaps the disk with CRIU's restore.
+        Optional<String> deviceMemory = DeviceMemoryFiles.problem(meta.deviceMemory(), image.dir());
+        if (deviceMemory.isPresent()) {
+            console.say("cannot restore image " + image.id() + ": " + deviceMemory.get() + ". Starting cold.");
+            return OptionalInt.empty();
+        }
+        DeviceMemoryFiles.readAhead(meta.deviceMemory(), image.dir());
+        phase("deviceMemoryCheck");
         LibCriu criu;
         try {
             criu = LibCriu.load(CriuLocation.resolve(null, null));

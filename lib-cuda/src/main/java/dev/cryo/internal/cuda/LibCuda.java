@@ -113,7 +113,7 @@ public final class LibCuda {
     }
 
     @SuppressWarnings("restricted")
-    private MethodHandle find(String name, FunctionDescriptor descriptor) {
+    MethodHandle find(String name, FunctionDescriptor descriptor) {
         return lookup.find(name).map(s -> LINKER.downcallHandle(s, descriptor)).orElse(null);
     }
 
@@ -265,7 +265,7 @@ public final class LibCuda {
         }
     }
 
-    private void check(String function, int rc) {
+    void check(String function, int rc) {
         if (rc != 0) {
             throw new CudaException(function, rc, errorName(rc), errorText(cuGetErrorString, rc), null);
         }

@@ -40,6 +40,12 @@ final class Cuda {
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
     static final MethodHandle cuCtxGetDevice = cu("cuCtxGetDevice", ADDRESS);
     static final MethodHandle cuDeviceGetUuid_v2 = cu("cuDeviceGetUuid_v2", ADDRESS, JAVA_INT);
+    static final MethodHandle cuStreamCreate = cu("cuStreamCreate", ADDRESS, JAVA_INT);
+    static final MethodHandle cuStreamSynchronize = cu("cuStreamSynchronize", ADDRESS);
+    static final MethodHandle cuStreamBeginCapture_v2 = cu("cuStreamBeginCapture_v2", ADDRESS, JAVA_INT);
+    static final MethodHandle cuStreamEndCapture = cu("cuStreamEndCapture", ADDRESS, ADDRESS);
+    static final MethodHandle cuGraphInstantiateWithFlags = cu("cuGraphInstantiateWithFlags", ADDRESS, ADDRESS, JAVA_LONG);
+    static final MethodHandle cuGraphLaunch = cu("cuGraphLaunch", ADDRESS, ADDRESS);
     static final MethodHandle cuGetErrorName = cu("cuGetErrorName", JAVA_INT, ADDRESS);
 
     private Cuda() {}

@@ -9,6 +9,7 @@ import dev.cryo.CheckpointException;
 import dev.cryo.CheckpointOptions;
 import dev.cryo.CheckpointOutcome;
 import dev.cryo.Checkpointer;
+import dev.cryo.DeviceMemory;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,6 +34,12 @@ import java.util.HexFormat;
  * {@code --busy-ms N} with {@code --lock-timeout-ms N} (a kernel still running past the lock timeout);
  * {@code --tcp-open} holds an established loopback connection through the checkpoint (CRIU then refuses
  * the dump, after the GPU step: a failure that must leave the GPU state intact).
+ * {@code --cuda-malloc} keeps the weights in memory from {@code cuMemAlloc}, loaded through one
+ * pinned staging buffer (the driver then checkpoints them), instead of {@link DeviceMemory} loaded
+ * through Cryo's pinned pipeline (which Cryo moves itself): for comparison.
+ * {@code --start-work N} does what model servers do before serving: compiles N more kernels
+ * (one NVRTC program each), autotunes the inference kernel's block size, and captures the
+ * inference as a CUDA graph, which then serves every inference.
  * {@code --hold-ms N} stays alive that long after serving, for nvidia-smi to see where it runs. Prints {@code VERIFY OK} or
  * {@code VERIFY FAILED}, and {@code CRYO-TIME <event>_epoch_ms=...} lines a script can time.
  */
@@ -82,6 +89,8 @@ public final class GpuModelServer {
         long lockTimeoutMs = 30_000;
         long holdMs = 0;
         boolean tcpOpen = false;
+        boolean cudaMalloc = false;
+        int layers = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--weights-gib" -> gib = Double.parseDouble(args[++i]);
@@ -94,6 +103,8 @@ public final class GpuModelServer {
                 case "--lock-timeout-ms" -> lockTimeoutMs = Long.parseLong(args[++i]);
                 case "--hold-ms" -> holdMs = Long.parseLong(args[++i]);
                 case "--tcp-open" -> tcpOpen = true;
+                case "--cuda-malloc" -> cudaMalloc = true;
+                case "--start-work" -> layers = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -109,16 +120,32 @@ public final class GpuModelServer {
         long t0 = System.nanoTime();
         String device = server.init();
         long t1 = System.nanoTime();
-        server.load(file, bytes);
+        if (cudaMalloc) {
+            server.load(file, bytes);
+        } else {
+            server.loadIntoDeviceMemory(file, bytes);
+        }
         long t2 = System.nanoTime();
         server.compile();
+        long[] work = layers > 0 ? server.startWork(layers) : new long[3];
         long t3 = System.nanoTime();
         String expected = server.infer();
         long expectedSum = server.checksum();
         System.out.println("CRYO-TIME warmup_inference_epoch_ms=" + System.currentTimeMillis());
-        System.out.printf("device %s; weights %.2f GiB; init %d ms, load %d ms (%.2f GB/s), compile %d ms%n", device,
-                bytes / (double) (1L << 30), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
-                bytes / 1e6 / Math.max(1, (t2 - t1) / 1_000_000), (t3 - t2) / 1_000_000);
+        long t4 = System.nanoTime();
+        System.out.printf("device %s; weights %.2f GiB in %s; init %d ms, load %d ms (%.2f GB/s), compile %d ms,"
+                + " warm-up %d ms%n", device, bytes / (double) (1L << 30), cudaMalloc ? "cuMemAlloc memory"
+                : "DeviceMemory", (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
+                bytes / 1e6 / Math.max(1, (t2 - t1) / 1_000_000), (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
+        // One line with every start phase, in a fixed form that scripts read.
+        System.out.printf("CRYO-START phases (ms): jvm=%d init=%d load=%d compile=%d layers=%d autotune=%d graph=%d"
+                + " warmup=%d%n", java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime()
+                - (t4 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
+                (t3 - t2) / 1_000_000 - work[0] - work[1] - work[2], work[0], work[1], work[2], (t4 - t3) / 1_000_000);
+        if (layers > 0) {
+            System.out.println("start work: " + layers + " layer kernels compiled, matvec block " + server.matvecBlock
+                    + " chosen by autotuning, inference captured as a CUDA graph");
+        }
         System.out.println("warm-up inference " + expected + ", device checksum " + Long.toHexString(expectedSum));
         System.out.flush();
 
@@ -224,6 +251,18 @@ public final class GpuModelServer {
         return p.get(JAVA_LONG, 0);
     }
 
+    /**
+     * Reads the weights file into {@link DeviceMemory}, through Cryo's pinned pipeline (parallel
+     * readers, several streams): the memory Cryo moves itself at a checkpoint.
+     */
+    private void loadIntoDeviceMemory(Path file, long size) throws Throwable {
+        bytes = size;
+        DeviceMemory memory = DeviceMemory.allocate(0, size);
+        memory.read(file);
+        weights = memory.address();
+        allocSmallBuffers();
+    }
+
     /** Reads the weights file through a pinned host buffer into device memory, 256 MiB at a time. */
     private void load(Path file, long size) throws Throwable {
         bytes = size;
@@ -247,6 +286,11 @@ public final class GpuModelServer {
             // The staging buffer is freed: the snapshot should hold GPU state, not a host copy of it.
             Cuda.check("cuMemFreeHost", (int) Cuda.cuMemFreeHost.invokeExact(pinned));
         }
+        allocSmallBuffers();
+    }
+
+    /** The input and output vectors and the checksum cell, in memory the driver checkpoints. */
+    private void allocSmallBuffers() throws Throwable {
         x = alloc(4L * COLS);
         y = alloc(4L * ROWS);
         sum = alloc(8);
@@ -261,6 +305,21 @@ public final class GpuModelServer {
 
     /** Compiles the kernels at start, as servers that JIT their kernels do. */
     private void compile() throws Throwable {
+        MemorySegment module = compileModule(KERNELS, "kernels.cu");
+        checksumFn = function(module, "checksum");
+        matvecFn = function(module, "matvec");
+        spinFn = function(module, "spin");
+    }
+
+    private MemorySegment function(MemorySegment module, String name) throws Throwable {
+        MemorySegment f = arena.allocate(ADDRESS);
+        Cuda.check("cuModuleGetFunction(" + name + ")", (int) Cuda.cuModuleGetFunction.invokeExact(f, module,
+                arena.allocateFrom(name)));
+        return f.get(ADDRESS, 0);
+    }
+
+    /** NVRTC compiles {@code source} to PTX, which the driver loads (and compiles for this GPU). */
+    private MemorySegment compileModule(String source, String name) throws Throwable {
         var create = Cuda.nvrtc("nvrtcCreateProgram", ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
         var compile = Cuda.nvrtc("nvrtcCompileProgram", ADDRESS, JAVA_INT, ADDRESS);
         var ptxSize = Cuda.nvrtc("nvrtcGetPTXSize", ADDRESS, ADDRESS);
@@ -269,40 +328,113 @@ public final class GpuModelServer {
         var getLog = Cuda.nvrtc("nvrtcGetProgramLog", ADDRESS, ADDRESS);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment prog = a.allocate(ADDRESS);
-            int rc = (int) create.invokeExact(prog, a.allocateFrom(KERNELS), a.allocateFrom("kernels.cu"), 0,
+            int rc = (int) create.invokeExact(prog, a.allocateFrom(source), a.allocateFrom(name), 0,
                     MemorySegment.NULL, MemorySegment.NULL);
             if (rc != 0) {
                 throw new IllegalStateException("nvrtcCreateProgram failed: " + rc);
             }
             MemorySegment p = prog.get(ADDRESS, 0);
-            rc = (int) compile.invokeExact(p, 0, MemorySegment.NULL);
+            MemorySegment opts = a.allocate(ADDRESS, 2);
+            opts.setAtIndex(ADDRESS, 0, a.allocateFrom("--gpu-architecture=compute_90"));
+            opts.setAtIndex(ADDRESS, 1, a.allocateFrom("-std=c++17"));
+            rc = (int) compile.invokeExact(p, 2, opts);
             if (rc != 0) {
                 MemorySegment n = a.allocate(JAVA_LONG);
                 int ignored = (int) logSize.invokeExact(p, n);
                 MemorySegment log = a.allocate(n.get(JAVA_LONG, 0) + 1);
                 ignored = (int) getLog.invokeExact(p, log);
-                throw new IllegalStateException("NVRTC compilation failed: " + log.getString(0));
+                throw new IllegalStateException("NVRTC compilation of " + name + " failed: " + log.getString(0));
             }
             MemorySegment n = a.allocate(JAVA_LONG);
             int ignored = (int) ptxSize.invokeExact(p, n);
             MemorySegment ptx = a.allocate(n.get(JAVA_LONG, 0));
             ignored = (int) getPtx.invokeExact(p, ptx);
             MemorySegment module = arena.allocate(ADDRESS);
-            Cuda.check("cuModuleLoadData", (int) Cuda.cuModuleLoadData.invokeExact(module, ptx));
-            MemorySegment f = arena.allocate(ADDRESS);
-            Cuda.check("cuModuleGetFunction", (int) Cuda.cuModuleGetFunction.invokeExact(f, module.get(ADDRESS, 0),
-                    arena.allocateFrom("checksum")));
-            checksumFn = f.get(ADDRESS, 0);
-            MemorySegment g = arena.allocate(ADDRESS);
-            Cuda.check("cuModuleGetFunction", (int) Cuda.cuModuleGetFunction.invokeExact(g, module.get(ADDRESS, 0),
-                    arena.allocateFrom("matvec")));
-            matvecFn = g.get(ADDRESS, 0);
-            MemorySegment h = arena.allocate(ADDRESS);
-            Cuda.check("cuModuleGetFunction", (int) Cuda.cuModuleGetFunction.invokeExact(h, module.get(ADDRESS, 0),
-                    arena.allocateFrom("spin")));
-            spinFn = h.get(ADDRESS, 0);
+            Cuda.check("cuModuleLoadData(" + name + ")", (int) Cuda.cuModuleLoadData.invokeExact(module, ptx));
+            return module.get(ADDRESS, 0);
         }
     }
+
+    /**
+     * One "layer" kernel of a model: a fused tile of math (unrolled per template parameters), the
+     * kind of code a server compiles at start, one program per variant.
+     */
+    private static String layerSource(int variant) {
+        return """
+                template <int TILE, int UNROLL>
+                __device__ float mix(const float* w, float acc, int i) {
+                  #pragma unroll
+                  for (int u = 0; u < UNROLL; u++) {
+                    float v = w[(i * TILE + u) & 4095];
+                    acc = fmaf(v, tanhf(acc * 0.5f + v), acc * 0.999f);
+                    acc += __expf(-fabsf(acc)) * erff(v);
+                  }
+                  return acc;
+                }
+                extern "C" __global__ void layer_%1$d(const float* w, float* out, int n) {
+                  int i = blockIdx.x * blockDim.x + threadIdx.x;
+                  if (i >= n) return;
+                  float acc = 0.0f;
+                  #pragma unroll
+                  for (int k = 0; k < %2$d; k++) acc = mix<%3$d, %4$d>(w, acc, i + k);
+                  out[i] = acc;
+                }
+                """.formatted(variant, 4 + variant, 16 << (variant % 4), 8 + 4 * variant);
+    }
+
+    private long stream;
+    private long graphExec;
+    private int matvecBlock = 256;
+
+    /**
+     * What a model server does before it serves, beyond loading weights: compiles its layer
+     * kernels (one NVRTC program each), autotunes (times candidate launch configurations of its
+     * inference kernel and keeps the fastest), and captures the inference as a CUDA graph.
+     *
+     * @return the phases' times in ms: compile, autotune, graph
+     */
+    private long[] startWork(int layers) throws Throwable {
+        long t0 = System.nanoTime();
+        for (int v = 0; v < layers; v++) {
+            function(compileModule(layerSource(v), "layer" + v + ".cu"), "layer_" + v);
+        }
+        long t1 = System.nanoTime();
+        long best = Long.MAX_VALUE;
+        for (int block : new int[] {64, 128, 256, 512, 1024}) {
+            matvecBlock = block;
+            infer(); // warm
+            long s = System.nanoTime();
+            for (int r = 0; r < 20; r++) {
+                launchMatvec(MemorySegment.NULL);
+            }
+            Cuda.check("cuCtxSynchronize", (int) Cuda.cuCtxSynchronize.invokeExact());
+            long took = System.nanoTime() - s;
+            if (took < best) {
+                best = took;
+                bestBlock = block;
+            }
+        }
+        matvecBlock = bestBlock;
+        long t2 = System.nanoTime();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(ADDRESS);
+            Cuda.check("cuStreamCreate", (int) Cuda.cuStreamCreate.invokeExact(st, 1));
+            stream = st.get(ADDRESS, 0).address();
+            MemorySegment streamSeg = MemorySegment.ofAddress(stream);
+            Cuda.check("cuStreamBeginCapture", (int) Cuda.cuStreamBeginCapture_v2.invokeExact(streamSeg, 2));
+            launchMatvec(streamSeg);
+            MemorySegment graph = a.allocate(ADDRESS);
+            Cuda.check("cuStreamEndCapture", (int) Cuda.cuStreamEndCapture.invokeExact(streamSeg, graph));
+            MemorySegment exec = a.allocate(ADDRESS);
+            Cuda.check("cuGraphInstantiateWithFlags", (int) Cuda.cuGraphInstantiateWithFlags.invokeExact(exec,
+                    graph.get(ADDRESS, 0), 0L));
+            graphExec = exec.get(ADDRESS, 0).address();
+        }
+        long t3 = System.nanoTime();
+        return new long[] {(t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000};
+    }
+
+    private int bestBlock = 256;
 
     /** The UUID of the GPU this context runs on, as nvidia-smi prints it. */
     private String currentGpu() throws Throwable {
@@ -327,8 +459,8 @@ public final class GpuModelServer {
         }
     }
 
-    /** One inference: y = W x over the first ROWS x COLS weights; returns the SHA-256 of y's bits. */
-    private String infer() throws Throwable {
+    /** Queues y = W x on {@code stream} with the block size chosen. */
+    private void launchMatvec(MemorySegment onStream) throws Throwable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(ADDRESS, 5);
             params.setAtIndex(ADDRESS, 0, a.allocateFrom(JAVA_LONG, weights));
@@ -336,8 +468,22 @@ public final class GpuModelServer {
             params.setAtIndex(ADDRESS, 2, a.allocateFrom(JAVA_LONG, y));
             params.setAtIndex(ADDRESS, 3, a.allocateFrom(JAVA_INT, ROWS));
             params.setAtIndex(ADDRESS, 4, a.allocateFrom(JAVA_INT, COLS));
-            Cuda.check("cuLaunchKernel(matvec)", (int) Cuda.cuLaunchKernel.invokeExact(matvecFn, ROWS / 256, 1, 1,
-                    256, 1, 1, 0, MemorySegment.NULL, params, MemorySegment.NULL));
+            Cuda.check("cuLaunchKernel(matvec)", (int) Cuda.cuLaunchKernel.invokeExact(matvecFn,
+                    (ROWS + matvecBlock - 1) / matvecBlock, 1, 1, matvecBlock, 1, 1, 0, onStream, params,
+                    MemorySegment.NULL));
+        }
+    }
+
+    /** One inference: y = W x over the first ROWS x COLS weights; returns the SHA-256 of y's bits. */
+    private String infer() throws Throwable {
+        try (Arena a = Arena.ofConfined()) {
+            if (graphExec != 0) {
+                MemorySegment st = MemorySegment.ofAddress(stream);
+                Cuda.check("cuGraphLaunch", (int) Cuda.cuGraphLaunch.invokeExact(MemorySegment.ofAddress(graphExec), st));
+                Cuda.check("cuStreamSynchronize", (int) Cuda.cuStreamSynchronize.invokeExact(st));
+            } else {
+                launchMatvec(MemorySegment.NULL);
+            }
             Cuda.check("cuCtxSynchronize", (int) Cuda.cuCtxSynchronize.invokeExact());
             MemorySegment host = a.allocate(4L * ROWS);
             Cuda.check("cuMemcpyDtoH", (int) Cuda.cuMemcpyDtoH_v2.invokeExact(host, y, 4L * ROWS));
