@@ -38,7 +38,8 @@ import sun.misc.Signal;
  * {@code bin/cryo}: starts an app from its newest fitting image, or cold when there is none.
  *
  * <pre>
- * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold] -- COMMAND...
+ * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--restore-mode eager|lazy] [--quiet] [--cold]
+ *          -- COMMAND...
  * cryo list --image DIR [-- COMMAND...]
  * </pre>
  *
@@ -57,6 +58,7 @@ public final class Launcher {
     private boolean quiet;
     private boolean cold;
     private String gpuMap;
+    private RestoreMode restoreMode; // null: RestoreMode.choose decides
     private Duration pidWait = Duration.ofSeconds(5);
     private List<String> command = List.of();
     private final long startNanos = System.nanoTime();
@@ -120,6 +122,12 @@ public final class Launcher {
                     gpuMap = args[i];
                 }
                 case "--cold" -> cold = true;
+                case "--restore-mode" -> {
+                    if (++i >= args.length || RestoreMode.parse(args[i]).isEmpty()) {
+                        return "--restore-mode needs eager or lazy";
+                    }
+                    restoreMode = RestoreMode.parse(args[i]).get();
+                }
                 case "--" -> {
                     command = List.of(Arrays.copyOfRange(args, i + 1, args.length));
                     i = args.length;
@@ -136,11 +144,13 @@ public final class Launcher {
         if (problem != null) {
             err.println("cryo: " + problem);
         }
-        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold]"
-                + " -- COMMAND...");
+        err.println("usage: cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...]"
+                + " [--restore-mode eager|lazy] [--quiet] [--cold] -- COMMAND...");
         err.println("       cryo list --image DIR [-- COMMAND...]");
         err.println("  run   restores COMMAND from its newest fitting image in DIR, or starts it cold;");
         err.println("        a cold app's Checkpointer.checkpointNow() writes its image into DIR.");
+        err.println("        --restore-mode lazy (the default where the kernel allows it) lets the app run at once");
+        err.println("        while its memory is brought in; eager brings all of it in first.");
         err.println("  list  shows the images in DIR and, given COMMAND, which one fits it.");
         return USAGE;
     }
@@ -249,50 +259,100 @@ public final class Launcher {
             say("cannot create a working directory for CRIU: " + e + ". Starting cold.");
             return OptionalInt.empty();
         }
+        int logLevel = Integer.getInteger("cryo.criu.logLevel", 2);
+        RestoreMode mode = RestoreMode.choose(restoreMode, meta, criu.location(), this::say);
+        phase("restoreMode");
+        LazyRestore lazy = null;
         int attempts = 0;
         while (true) {
             attempts++;
             List<Integer> fds = new ArrayList<>();
+            if (mode == RestoreMode.LAZY) {
+                try { // started first: its start overlaps with preparing the request
+                    lazy = LazyRestore.start(criu.location(), image, work, store, startNanos, logLevel, this::say);
+                } catch (CriuUnavailableException e) {
+                    say("restoring eagerly: " + e.getMessage());
+                    mode = RestoreMode.EAGER;
+                }
+            }
             try (CriuRequest request = criu.newRequest()) {
-                request.imagesDirectory(image.dir()).workDirectory(work).log("restore.log", Integer.getInteger("cryo.criu.logLevel", 2))
+                request.imagesDirectory(image.dir()).workDirectory(work).log("restore.log", logLevel)
                         .shellJob(true)
                         .tcpEstablished(meta.getBoolean("options.tcpEstablished"))
                         .externalUnixSockets(meta.getBoolean("options.externalUnixSockets"))
                         .fileLocks(meta.getBoolean("options.fileLocks"));
                 inheritStdio(request, meta, fds);
                 inheritDumpDirectory(request, meta, image.dir(), fds);
+                if (lazy != null) {
+                    phase("prepareRequest");
+                    Optional<String> notReady = lazy.awaitReady();
+                    phase("lazyPagesReady");
+                    if (notReady.isPresent()) {
+                        say("restoring eagerly: " + notReady.get());
+                        mode = RestoreMode.EAGER;
+                        lazy = null;
+                    } else {
+                        request.lazyPages();
+                    }
+                }
                 phase("prepareRequest");
                 int child = request.restoreChild();
                 phase("criuRestore");
                 long ms = (System.nanoTime() - startNanos) / 1_000_000;
                 say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
-                say("restore timing (ms): jvmStart=" + JVM_UPTIME_AT_MAIN + " " + phases);
-                ImageStore.deleteTree(work);
+                say("restore timing (ms): jvmStart=" + JVM_UPTIME_AT_MAIN + " " + phases + " mode="
+                        + mode.name().toLowerCase(Locale.ROOT));
+                if (lazy != null) {
+                    lazy.watch(child); // it removes the work directory once the daemon is done
+                } else {
+                    ImageStore.deleteTree(work);
+                }
                 closeAll(fds);
                 fds.clear();
                 int status = waitForRestored(child);
+                if (lazy != null) {
+                    lazy.finish();
+                }
                 RestoreRequest.remove(restoreRequest);
                 return OptionalInt.of(status);
             } catch (CriuException e) {
                 closeAll(fds);
-                if (pidInUse(e) && System.nanoTime() < deadline) {
+                boolean retry = (pidInUse(e) || perfFileRemoved(e)) && System.nanoTime() < deadline;
+                Optional<Path> lazyLog = lazy != null ? lazy.abandon(!retry) : Optional.empty();
+                if (retry) {
                     sleep(100);
                     continue;
                 }
-                String why = pidInUse(e) ? pidTakenMessage(pid) : e.getMessage();
+                String why = pidInUse(e) ? pidTakenMessage(pid) : e.getMessage() + (perfFileRemoved(e)
+                        ? "\n  JVMs starting meanwhile removed CRIU's copy of the perf-data file from /tmp/hsperfdata_*;"
+                        + " start the app with -XX:-UsePerfData to be rid of it" : "");
                 Path log = keepLog(work, image);
                 RestoreRequest.remove(restoreRequest);
                 say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
-                        + (log != null ? "\n  CRIU's log: " + log : "") + "\n  Starting cold instead.");
+                        + (log != null ? "\n  CRIU's log: " + log : "")
+                        + lazyLog.map(l -> "\n  The lazy-pages daemon's log: " + l).orElse("")
+                        + "\n  Starting cold instead.");
                 return OptionalInt.empty();
             } catch (RuntimeException e) {
                 closeAll(fds);
+                if (lazy != null) {
+                    lazy.abandon(true);
+                }
                 RestoreRequest.remove(restoreRequest);
                 say("restore of image " + image.id() + " failed: " + e + ". Starting cold instead.");
                 return OptionalInt.empty();
             }
         }
+    }
+
+    /**
+     * CRIU puts the unlinked perf-data file back as {@code /tmp/hsperfdata_USER/PID.cr.N.ghost} for
+     * the restore, and every JVM of that user that starts meanwhile deletes such unknown files there:
+     * a race with JVM starts, lost now and then on a busy machine; a new attempt usually wins it.
+     */
+    private static boolean perfFileRemoved(CriuException e) {
+        return e.logTail().stream().anyMatch(l -> l.contains("/hsperfdata_") && l.contains(".ghost"));
     }
 
     private static boolean pidInUse(CriuException e) {
