@@ -1,5 +1,7 @@
 package dev.cryo;
 
+import static dev.cryo.CheckpointRestoreEndToEndTest.afterHash;
+import static dev.cryo.CheckpointRestoreEndToEndTest.stateHash;
 import static dev.cryo.ChildJvm.app;
 import static dev.cryo.ChildJvm.launcher;
 import static dev.cryo.ChildJvm.run;
@@ -35,14 +37,6 @@ class LazyRestoreEndToEndTest {
         return dir.resolve("store");
     }
 
-    private static String stateHash(Result r) {
-        return r.line("STATE entries=").replaceAll(".* hash=(\\S+).*", "$1");
-    }
-
-    private static String afterHash(Result r) {
-        return r.line("STATE-AFTER").replaceAll(".*hash=(\\S+).*", "$1");
-    }
-
     /** The launcher's command with {@code jvmOption} given to the launcher's own JVM. */
     private static List<String> withLauncherOption(List<String> launcherCommand, String jvmOption) {
         List<String> cmd = new ArrayList<>(launcherCommand);
@@ -76,6 +70,15 @@ class LazyRestoreEndToEndTest {
         return cold;
     }
 
+    /** {@code restored} was restored in {@code mode} and has {@code cold}'s state. */
+    private static void assertRestoredWhole(Result restored, Result cold, String mode) {
+        assertEquals(0, restored.exit(), restored::toString);
+        assertTrue(restored.has("OUTCOME RESTORED"), restored::toString);
+        assertTrue(restored.err().contains("mode=" + mode), restored::toString);
+        assertEquals(stateHash(cold), afterHash(restored), "same state after the " + mode + " restore");
+        assertTrue(restored.has("ballast=true"), restored::toString);
+    }
+
     @Test
     @DisplayName("restored with lazy pages (the default here), the app's state is whole and the daemon is gone")
     @Timeout(300)
@@ -85,13 +88,9 @@ class LazyRestoreEndToEndTest {
         for (String name : new String[] {"lazy-default", "lazy-flag"}) {
             List<String> args = name.equals("lazy-flag") ? List.of("--restore-mode", "lazy") : List.of();
             Result restored = run(launcher(store(), args, appCmd), dir, name);
-            assertEquals(0, restored.exit(), restored::toString);
-            assertTrue(restored.has("OUTCOME RESTORED"), restored::toString);
-            assertTrue(restored.err().contains("mode=lazy"), restored::toString);
+            assertRestoredWhole(restored, cold, "lazy");
             assertTrue(restored.err().matches("(?s).*lazy restore of image \\S+: all pages in memory after \\d+ ms.*"),
                     "the daemon brought every page in:\n" + restored);
-            assertEquals(stateHash(cold), afterHash(restored), "same state after a lazy restore");
-            assertTrue(restored.has("ballast=true"), restored::toString);
             assertEquals(List.of(), processesWith("lazy-pages", store().toString()), "no daemon left running");
             assertFalse(Files.exists(store().resolve("last-failed-lazy-pages.log")), "nothing failed");
         }
@@ -108,12 +107,8 @@ class LazyRestoreEndToEndTest {
         int n = 0;
         for (List<String> cmd : launchers) {
             Result restored = run(cmd, dir, "eager" + n++);
-            assertEquals(0, restored.exit(), restored::toString);
-            assertTrue(restored.has("OUTCOME RESTORED"), restored::toString);
-            assertTrue(restored.err().contains("mode=eager"), restored::toString);
+            assertRestoredWhole(restored, cold, "eager");
             assertFalse(restored.err().contains("lazy restore of image"), restored::toString);
-            assertEquals(stateHash(cold), afterHash(restored), "same state after an eager restore");
-            assertTrue(restored.has("ballast=true"), restored::toString);
         }
         Result usage = run(launcher(store(), List.of("--restore-mode", "sometimes"), appCmd), dir, "usage");
         assertEquals(2, usage.exit(), usage::toString);
@@ -121,11 +116,35 @@ class LazyRestoreEndToEndTest {
     }
 
     @Test
+    @DisplayName("the image removed while the daemon still brings pages in: the app's memory is whole all the same")
+    @Timeout(300)
+    void imageRemovedDuringLazyRestore() throws Exception {
+        List<String> appCmd = app("--ballast-mb", "256", "--linger-ms", "3000");
+        Result cold = checkpointed(appCmd);
+        Path image = ChildJvm.images(store()).get(0);
+        Process launcher = ChildJvm.start(launcher(store(), List.of(), appCmd), dir, "removed", java.util.Map.of());
+        Path err = dir.resolve("removed.err");
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+        while (!Files.readString(err).contains("cryo: restored image")) {
+            assertTrue(System.nanoTime() < deadline && launcher.isAlive(), "never restored:\n" + Files.readString(err));
+            Thread.sleep(5);
+        }
+        boolean allInAlready = Files.readString(err).contains("all pages in memory");
+        dev.cryo.internal.ImageStore.deleteTree(image);
+        assertFalse(Files.exists(image));
+        Result r = ChildJvm.finish(launcher, dir, "removed");
+        org.junit.jupiter.api.Assumptions.assumeFalse(allInAlready,
+                "the daemon was done before the image could be removed: nothing shown");
+        assertRestoredWhole(r, cold, "lazy");
+        assertTrue(r.err().contains("all pages in memory"), "the pages came from the removed image's open files:\n" + r);
+    }
+
+    @Test
     @DisplayName("a daemon that has not brought all pages in within its time: the app is killed, the log kept")
     @Timeout(300)
     void unfinishedDaemonEndsTheApp() throws Exception {
         List<String> appCmd = app("--ballast-mb", BALLAST_MB, "--linger-ms", "60000");
-        checkpointed(List.of(appCmd.toArray(String[]::new)));
+        checkpointed(appCmd);
         // 1 ms: the daemon cannot have copied ~100 MB by then, as if it had hung.
         Result r = run(withLauncherOption(launcher(store(), List.of(), appCmd), "-Dcryo.restore.lazyTimeoutSeconds=0.001"),
                 dir, "timeout");

@@ -318,10 +318,14 @@ public final class Launcher {
                 return OptionalInt.of(status);
             } catch (CriuException e) {
                 closeAll(fds);
+                // A restore that failed after forking leaves the killed task as our zombie (restore-sibling
+                // mode makes it our child), holding the very PID the next attempt needs: reap it.
+                LibC.reapIfExited(pid);
                 boolean retry = (pidInUse(e) || perfFileRemoved(e)) && System.nanoTime() < deadline;
                 Optional<Path> lazyLog = lazy != null ? lazy.abandon(!retry) : Optional.empty();
                 if (retry) {
                     sleep(100);
+                    LibC.reapIfExited(pid);
                     continue;
                 }
                 String why = pidInUse(e) ? pidTakenMessage(pid) : e.getMessage() + (perfFileRemoved(e)

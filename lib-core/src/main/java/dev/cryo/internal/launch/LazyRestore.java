@@ -72,10 +72,16 @@ final class LazyRestore {
     }
 
     /**
-     * The restore failed or was not made: ends the daemon; returns where its log was kept, when
-     * {@code keepLog} (not for an attempt that is retried).
+     * The restore failed or was not made: ends the daemon, and the app too if it was already
+     * restored (without the daemon its memory is not whole); returns where the daemon's log was
+     * kept, when {@code keepLog} (not for an attempt that is retried).
      */
     Optional<Path> abandon(boolean keepLog) {
+        synchronized (appLock) {
+            if (app != null && !appEnded) {
+                app.destroyForcibly();
+            }
+        }
         daemon.kill();
         return keepLog ? daemon.keepLog(store.resolve(FAILED_LOG)) : Optional.empty();
     }
