@@ -450,6 +450,9 @@ final class CheckpointRun {
         long t = System.nanoTime();
         long before = ProcessFacts.residentBytes();
         System.gc();
+        if (!Boolean.getBoolean("cryo.noMallocTrim")) { // the C heap's free memory (JIT, class loading) back too
+            LibC.mallocTrim();
+        }
         // G1 gives the emptied regions back to the OS in a concurrent task after the collection:
         // wait (up to a second) until resident memory stops falling, so that CRIU dumps live data only.
         long after = ProcessFacts.residentBytes();
