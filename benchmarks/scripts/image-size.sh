@@ -41,13 +41,13 @@ for app in "${apps[@]}"; do
     timeout 300 bin/cryo run --image "$store" -- "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $flags \
       -cp "samples/target/cryo-samples.jar:samples/target/lib/*" "dev.cryo.samples.$app" \
       > "$work/run.log" 2>&1 || :
-    props=$(ls -d "$store"/img-*/cryo-image.properties 2>/dev/null | head -1)
+    props=$(ls -d "$store"/img-*/cryo-image.properties 2>/dev/null | head -1 || :)
     if [ -z "$props" ]; then
       echo "image-size: no image for $app with '$label':" >&2; tail -20 "$work/run.log" >&2; continue
     fi
     bytes=$(sed -n 's/^image.bytes=//p' "$props")
-    gc=$(sed -n 's/.*resident memory \([0-9.]*\) MB -> \([0-9.]*\) MB.*/\1,\2/p' "$work/run.log" | head -1)
-    ms=$(sed -n 's/.*Checkpoint image .* in \([0-9]*\) ms.*/\1/p' "$work/run.log" | head -1)
+    gc=$(sed -n 's/.*resident memory \([0-9.]*\) MB -> \([0-9.]*\) MB.*/\1,\2/p' "$work/run.log" | head -1 || :)
+    ms=$(sed -n 's/.*Checkpoint image .* in \([0-9]*\) ms.*/\1/p' "$work/run.log" | head -1 || :)
     echo "$app,$label,$bytes,${gc:-,},${ms}" >> "$work/sizes.csv"
     printf '%-18s %-44s %10s %22s  (run %d)\n' "$app" "$label" "$(mb "$bytes")" "${gc/,/ -> }" "$run"
   done
