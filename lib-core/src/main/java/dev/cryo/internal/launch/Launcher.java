@@ -302,7 +302,7 @@ public final class Launcher {
                 say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
                 say("restore timing (ms): jvmStart=" + JVM_UPTIME_AT_MAIN + " " + phases + " mode="
-                        + mode.name().toLowerCase(Locale.ROOT));
+                        + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms));
                 if (lazy != null) {
                     lazy.watch(child); // it removes the work directory once the daemon is done
                 } else {
