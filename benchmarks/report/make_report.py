@@ -10,6 +10,8 @@ Outputs: docs/img/*.png and docs/benchmarks.md (GPU sections only when a gpu.csv
 Usage:
   /usr/bin/python3 benchmarks/report/make_report.py [--cpu DIR] [--gpu DIR]
   /usr/bin/python3 benchmarks/report/make_report.py --summary DIR    (ratios only, no charts)
+  /usr/bin/python3 benchmarks/report/make_report.py --restore-modes DIR   (the eager/lazy section of
+                                   one benchmarks/scripts/restore-modes.sh run, as markdown)
 Needs matplotlib for the charts (apt-get install -y python3-matplotlib), not for --summary.
 """
 import argparse
@@ -196,6 +198,176 @@ def summary_lines(cpu):
                                           on["score"] / off["score"],
                                           "within noise" if abs(diff) <= noise else "beyond the error bars"))
     return lines
+
+
+# ---------------------------------------------------------------- eager vs lazy restore
+
+PHASES = ["buildKey", "chooseImage", "loadLibcriu", "restoreMode", "prepareRequest", "lazyPagesReady", "criuRestore"]
+RM_COLUMNS = (["app", "mode", "round", "ok", "first_answer_ms", "wrapper_ms", "jvm_start_ms"]
+              + ["phase_" + p for p in PHASES] + ["app_to_answer_ms", "all_resident_ms", "image_bytes"])
+
+
+def restore_modes_csv(index, out):
+    """Turns benchmarks/scripts/restore-modes.sh's logs into OUT/restore-modes.csv."""
+    import re
+    rows = []
+    sizes = {}
+    for r in read_csv(index):
+        app, mode = r["app"], r["mode"]
+        if app not in sizes:
+            props = read_machine_file(os.path.join(out, "image-%s.properties" % app))
+            sizes[app] = props.get("image.bytes", "")
+        with open(r["log"], errors="replace") as f:
+            text = f.read()
+        start = int(r["start_epoch_ms"])
+        row = {c: "" for c in RM_COLUMNS}
+        row.update(app=app, mode=mode, round=r["round"], image_bytes=sizes[app])
+        fa = re.search(r"CRYO-TIME first_answer_epoch_ms=(\d+)", text)
+        if mode == "cold":
+            row["ok"] = "true" if fa else "false"
+        else:
+            restored = re.search(r"cryo: restored image \S+ in (\d+) ms", text)
+            timing = re.search(r"restore timing \(ms\): jvmStart=(\d+) \{([^}]*)\} mode=(\w+) startEpochMs=(\d+)", text)
+            resident = re.search(r"all pages in memory after (\d+) ms", text)
+            ok = bool(fa and restored and timing and "CRYO RESTORED" in text and timing.group(3) == mode)
+            row["ok"] = "true" if ok else "false"
+            if ok:
+                jvm, launcher_epoch, restored_ms = int(timing.group(1)), int(timing.group(4)), int(restored.group(1))
+                phases = dict(kv.split("=") for kv in timing.group(2).split(", ") if "=" in kv)
+                row["jvm_start_ms"] = jvm
+                row["wrapper_ms"] = launcher_epoch - jvm - start
+                for p in PHASES:
+                    row["phase_" + p] = phases.get(p, "")
+                row["app_to_answer_ms"] = int(fa.group(1)) - (launcher_epoch + restored_ms)
+                done = int(resident.group(1)) if (mode == "lazy" and resident) else restored_ms
+                row["all_resident_ms"] = launcher_epoch + done - start if (mode == "eager" or resident) else ""
+        if fa:
+            row["first_answer_ms"] = int(fa.group(1)) - start
+        rows.append(row)
+    with open(os.path.join(out, "restore-modes.csv"), "w", newline="") as f:
+        wr = csv.DictWriter(f, fieldnames=RM_COLUMNS)
+        wr.writeheader()
+        wr.writerows(rows)
+
+
+def read_machine_file(path):
+    m = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if "=" in line and not line.startswith("#"):
+                    k, v = line.rstrip("\n").split("=", 1)
+                    m[k.strip()] = v.strip()
+    return m
+
+
+def newest_restore_modes():
+    dirs = sorted(d for d in glob.glob(os.path.join(ROOT, "benchmarks", "results", "cpu", "*-restore-modes*"))
+                  if os.path.isfile(os.path.join(d, "restore-modes.csv")))
+    return dirs[-1] if dirs else None
+
+
+def restore_modes_lines(d):
+    """The report's section on eager vs lazy restore, from one restore-modes.sh run."""
+    rows = [r for r in read_csv(os.path.join(d, "restore-modes.csv"))]
+    m = read_machine(d)
+    pf = read_machine_file(os.path.join(d, "pagefault.txt"))
+    apps = []
+    for r in rows:
+        if r["app"] not in apps:
+            apps.append(r["app"])
+
+    def med(app, mode, col):
+        xs = [num(r[col]) for r in rows if r["app"] == app and r["mode"] == mode and r["ok"] == "true"
+              and r[col] not in ("", None)]
+        return median(xs) if xs else None
+
+    def count(app, mode):
+        ok = [r for r in rows if r["app"] == app and r["mode"] == mode]
+        return sum(r["ok"] == "true" for r in ok), len(ok)
+
+    def ms(x):
+        return "-" if x is None else "%.0f ms" % x
+
+    def x(a, b):
+        return "%.1fx" % (a / b) if a and b else "-"
+
+    L = []
+    w = L.append
+    w("## Restore only what the first answer needs: eager vs lazy restore")
+    w("")
+    w("Results: `%s/` (restore-modes.csv, pagefault.txt, machine.txt, image-*.properties, logs.tgz), from one run of "
+      "`benchmarks/scripts/restore-modes.sh %s`: per app one checkpoint, then %s rounds of a plain cold start "
+      "(`--no-checkpoint`, no Cryo), an eager restore (`bin/cryo run --restore-mode eager`) and a lazy one "
+      "(`--restore-mode lazy`, CRIU's lazy-pages daemon), the two restores' order alternating. Times run from "
+      "starting the process (`bin/cryo` or `java`) to the app's first-answer line, as `bin/demo` measures them; "
+      "the image files are in the page cache. Medians; ratios are taken within this one run."
+      % (rel(d), m.get("rounds", "?"), m.get("rounds", "?")))
+    w("")
+    w("Machine: %s; load average before %s, after %s." % (machine_line(m), m.get("load_before", "?"),
+                                                         m.get("load_after", "?")))
+    w("")
+    if pf:
+        w("Page-fault floor of this machine (`dev.cryo.benchmarks.PageFaultFloor`, %s MiB of fresh memory, one "
+          "write per 4 KiB page): **%s µs per 4 KiB page** (%s GB/s); with MADV_HUGEPAGE %s µs per 4 KiB (%s GB/s); "
+          "the same memory written again: %s GB/s. An eager restore puts every page of the image into fresh memory: "
+          "image pages x fault cost is the least it can take here."
+          % (pf.get("touched_mib", "?"), pf.get("first_touch_us_per_4k", "?"), pf.get("first_touch_gb_per_s", "?"),
+             pf.get("hugepage_first_touch_us_per_4k", "?"), pf.get("hugepage_first_touch_gb_per_s", "?"),
+             pf.get("rewrite_gb_per_s", "?")))
+        w("")
+    w("| app | image | plain cold start | eager restore | lazy restore | cold / eager | cold / lazy | eager / lazy |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for app in apps:
+        img = med(app, "eager", "image_bytes") or med(app, "cold", "image_bytes")
+        c, e, l = med(app, "cold", "first_answer_ms"), med(app, "eager", "first_answer_ms"), med(app, "lazy", "first_answer_ms")
+        w("| %s | %s | %s | %s | %s | %s | %s | **%s** |" % (app, mb(img) if img else "-", ms(c), ms(e), ms(l),
+                                                           x(c, e), x(c, l), x(e, l)))
+    w("")
+    targets = []
+    for app, goal in (("SlowStartService", "restore to first answer <= 100 ms"),
+                      ("HeavyStartService", ">= 15x faster than its cold start")):
+        best = min((v for v in (med(app, "eager", "first_answer_ms"), med(app, "lazy", "first_answer_ms")) if v),
+                   default=None)
+        cold = med(app, "cold", "first_answer_ms")
+        if best is None:
+            continue
+        met = best <= 100 if app == "SlowStartService" else bool(cold and cold / best >= 15)
+        got = ms(best) if app == "SlowStartService" else x(cold, best)
+        targets.append("%s %s: %s, %s" % (app, goal, got, "met" if met else "**not met**"))
+    if targets:
+        w("Issue 13's targets for this machine, with the faster mode: " + "; ".join(targets) + ".")
+        w("")
+    w("Until all memory is resident (eager: when CRIU returns; lazy: when the daemon has copied every page "
+      "and exited), against the floor for the image's pages:")
+    w("")
+    w("| app | eager: all resident | lazy: all resident | floor: image pages x fault cost | runs restored (eager, lazy) |")
+    w("|---|---:|---:|---:|---|")
+    us = num(pf.get("first_touch_us_per_4k")) if pf else None
+    for app in apps:
+        img = med(app, "eager", "image_bytes")
+        floor = img / 4096 * us / 1000 if img and us else None
+        ce, cl = count(app, "eager"), count(app, "lazy")
+        w("| %s | %s | %s | %s | %d/%d, %d/%d |" % (app, ms(med(app, "eager", "all_resident_ms")),
+                                                  ms(med(app, "lazy", "all_resident_ms")), ms(floor), ce[0], ce[1],
+                                                  cl[0], cl[1]))
+    w("")
+    w("Where a restore's time goes (medians, ms): `bin/cryo`'s bash wrapper, the launcher JVM's start, the "
+      "launcher's phases (`restoreMode`: the mode's choice, the kept `uffd-noncoop` answer; `lazyPagesReady`: "
+      "waiting for the daemon, started before the request is prepared), CRIU's restore, then the restored app "
+      "until its first answer:")
+    w("")
+    w("| app | mode | wrapper | JVM start | %s | app to answer | first answer |" % " | ".join(PHASES))
+    w("|---|---|---:|---:|%s---:|---:|" % ("---:|" * len(PHASES)))
+    for app in apps:
+        for mode in ("eager", "lazy"):
+            cells = [med(app, mode, "phase_" + p) for p in PHASES]
+            w("| %s | %s | %s | %s | %s | %s | %s |" % (
+                app, mode, ms(med(app, mode, "wrapper_ms")), ms(med(app, mode, "jvm_start_ms")),
+                " | ".join(ms(v) for v in cells), ms(med(app, mode, "app_to_answer_ms")),
+                ms(med(app, mode, "first_answer_ms"))))
+    w("")
+    return L
 
 
 # ---------------------------------------------------------------- GPU
@@ -641,6 +813,9 @@ def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
                                                  run.machine.get("cores", "?"), " | ".join(cells),
                                                  "%.3f" % (on["score"] / off["score"]) if off and on else "-"))
         w("")
+    modes_dir = newest_restore_modes()
+    if modes_dir:
+        L.extend(restore_modes_lines(modes_dir))
     if gpu_rows:
         gm = read_machine(gpu_dir)
         w("## GPU results")
@@ -734,7 +909,16 @@ def main():
     ap.add_argument("--cpu", help="a benchmarks/results/cpu/<date> directory (default: the newest)")
     ap.add_argument("--gpu", help="a device/results/bench/<date> directory (default: the newest with gpu.csv)")
     ap.add_argument("--summary", metavar="DIR", help="print the ratios of one CPU results directory and exit")
+    ap.add_argument("--restore-modes", metavar="DIR", help="print the eager/lazy section of one restore-modes run")
+    ap.add_argument("--restore-modes-csv", nargs=2, metavar=("INDEX", "DIR"),
+                    help="(for restore-modes.sh) write DIR/restore-modes.csv from its run index and logs")
     a = ap.parse_args()
+    if a.restore_modes_csv:
+        restore_modes_csv(*a.restore_modes_csv)
+        return 0
+    if a.restore_modes:
+        print("\n".join(restore_modes_lines(a.restore_modes)))
+        return 0
     if a.summary:
         for line in summary_lines(Cpu(a.summary)):
             print(line)

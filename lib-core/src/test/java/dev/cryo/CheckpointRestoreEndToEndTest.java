@@ -34,11 +34,11 @@ class CheckpointRestoreEndToEndTest {
         return dir.resolve("store");
     }
 
-    private static String stateHash(Result r) {
+    static String stateHash(Result r) {
         return r.line("STATE entries=").replaceAll(".* hash=(\\S+).*", "$1");
     }
 
-    private static String afterHash(Result r) {
+    static String afterHash(Result r) {
         return r.line("STATE-AFTER").replaceAll(".*hash=(\\S+).*", "$1");
     }
 

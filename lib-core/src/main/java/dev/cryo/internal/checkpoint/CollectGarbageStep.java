@@ -2,6 +2,7 @@ package dev.cryo.internal.checkpoint;
 
 import dev.cryo.Checkpointer;
 import dev.cryo.internal.ProcessFacts;
+import dev.cryo.internal.os.LibC;
 import org.slf4j.Logger;
 import dev.cryo.internal.Logs;
 
@@ -22,6 +23,9 @@ record CollectGarbageStep() implements Step<Done> {
     public Done run() {
         long before = ProcessFacts.residentBytes();
         System.gc();
+        if (!Boolean.getBoolean("cryo.noMallocTrim")) { // the C heap's free memory (JIT, class loading) back too
+            LibC.mallocTrim();
+        }
         // G1 gives the emptied regions back to the OS in a concurrent task after the collection:
         // wait (up to a second) until resident memory stops falling, so that CRIU dumps live data only.
         long after = ProcessFacts.residentBytes();

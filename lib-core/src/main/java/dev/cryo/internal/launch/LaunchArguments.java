@@ -13,8 +13,8 @@ import java.util.Locale;
  * runs: an unknown flag, a flag the verb does not take, a missing or bad value, an {@code --image}
  * that is a file, or a missing {@code --} is a {@link UsageException} with a one-line message.
  */
-record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpTimeout, boolean quiet, boolean cold,
-        List<String> command) {
+record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpTimeout, RestoreMode restoreMode,
+        boolean quiet, boolean cold, List<String> command) {
     static final Duration DEFAULT_PID_WAIT = Duration.ofSeconds(5);
 
     /** Every flag of every verb; each verb says which it takes. */
@@ -24,6 +24,8 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         GPU_MAP("--gpu-map", "OLD=NEW,...", "put the GPU state on other GPUs of the same model (indexes or UUIDs)"),
         DUMP_TIMEOUT("--dump-timeout", "SECONDS", "the longest the app's CRIU dump may hold it stopped before it is"
                 + " ended and the checkpoint fails (default: 10 s per GB of resident memory, at least 60 s)"),
+        RESTORE_MODE("--restore-mode", "eager|lazy", "lazy (the default where the kernel allows it) lets the app run at"
+                + " once while its memory is brought in; eager brings all of it in first"),
         QUIET("--quiet", null, "print none of the launcher's own messages (errors still)"),
         COLD("--cold", null, "start COMMAND cold even when an image fits");
 
@@ -60,6 +62,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         Duration pidWait = DEFAULT_PID_WAIT;
         String gpuMap = null;
         String dumpTimeout = null;
+        RestoreMode restoreMode = null;
         boolean quiet = false;
         boolean cold = false;
         List<String> command = null;
@@ -90,6 +93,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 case PID_WAIT -> pidWait = seconds(flag, value);
                 case GPU_MAP -> gpuMap = gpuMap(value);
                 case DUMP_TIMEOUT -> dumpTimeout = positiveSeconds(flag, value);
+                case RESTORE_MODE -> restoreMode = restoreMode(value);
                 case QUIET -> quiet = true;
                 case COLD -> cold = true;
             }
@@ -103,7 +107,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         if (verb.needsCommand() && command.isEmpty()) {
             throw new UsageException("no command after --: " + verb.synopsis());
         }
-        return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, quiet, cold, command == null ? List.of() : command);
+        return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, restoreMode, quiet, cold, command == null ? List.of() : command);
     }
 
     private static Path imageDirectory(String value) throws UsageException {
@@ -150,6 +154,11 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                     flag.name, value));
         }
         return value;
+    }
+
+    private static RestoreMode restoreMode(String value) throws UsageException {
+        return RestoreMode.parse(value).orElseThrow(
+                () -> new UsageException("--restore-mode needs eager or lazy, not '" + value + "'"));
     }
 
     private static String gpuMap(String value) throws UsageException {

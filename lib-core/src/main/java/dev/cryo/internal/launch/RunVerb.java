@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -49,6 +50,7 @@ final class RunVerb implements Verb {
     private boolean cold;
     private String gpuMap;
     private Duration pidWait;
+    private RestoreMode restoreMode; // null: RestoreMode.choose decides
     private String dumpTimeout; // seconds, handed to the cold app (LaunchHandoff.DUMP_TIMEOUT_ENV)
     private boolean subreaper; // see subreaping()
     private List<String> command;
@@ -69,7 +71,8 @@ final class RunVerb implements Verb {
 
     @Override
     public String synopsis() {
-        return "run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS] [--quiet] [--cold]"
+        return "run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS]"
+                + " [--restore-mode eager|lazy] [--quiet] [--cold]"
                 + " -- COMMAND...";
     }
 
@@ -82,7 +85,7 @@ final class RunVerb implements Verb {
     @Override
     public Set<LaunchArguments.Flag> flags() {
         return EnumSet.of(LaunchArguments.Flag.IMAGE, LaunchArguments.Flag.PID_WAIT, LaunchArguments.Flag.GPU_MAP,
-                LaunchArguments.Flag.DUMP_TIMEOUT, LaunchArguments.Flag.QUIET, LaunchArguments.Flag.COLD);
+                LaunchArguments.Flag.DUMP_TIMEOUT, LaunchArguments.Flag.RESTORE_MODE, LaunchArguments.Flag.QUIET, LaunchArguments.Flag.COLD);
     }
 
     @Override
@@ -99,6 +102,7 @@ final class RunVerb implements Verb {
         this.command = args.command();
         this.cold = args.cold();
         this.dumpTimeout = args.dumpTimeout();
+        this.restoreMode = args.restoreMode();
         Optional<String> jdkProblem = JavaVersionCheck.problem(command);
         if (jdkProblem.isPresent()) {
             console.error(jdkProblem.get());
@@ -223,18 +227,42 @@ final class RunVerb implements Verb {
 
     private OptionalInt restoreAttempts(ImageStore.Image image, LibCriu criu, ImageMetadata meta, Path work,
             Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore) {
+        int logLevel = Integer.getInteger("cryo.criu.logLevel", 2);
+        RestoreMode mode = RestoreMode.choose(restoreMode, meta, criu.location(), console::say);
+        phase("restoreMode");
+        LazyRestore lazy = null;
         int attempts = 0;
         while (true) {
             attempts++;
             List<Integer> fds = new ArrayList<>();
+            if (mode == RestoreMode.LAZY) {
+                try { // started first: its start overlaps with preparing the request
+                    lazy = LazyRestore.start(criu.location(), image, work, store, startNanos, logLevel, console::say);
+                } catch (CriuUnavailableException e) {
+                    console.say("restoring eagerly: " + e.getMessage());
+                    mode = RestoreMode.EAGER;
+                }
+            }
             try (CriuRequest request = criu.newRequest()) {
-                request.imagesDirectory(image.dir()).workDirectory(work).log("restore.log", Integer.getInteger("cryo.criu.logLevel", 2))
+                request.imagesDirectory(image.dir()).workDirectory(work).log("restore.log", logLevel)
                         .shellJob(true)
                         .tcpEstablished(meta.criu().tcpEstablished())
                         .externalUnixSockets(meta.criu().externalUnixSockets())
                         .fileLocks(meta.criu().fileLocks());
                 inheritStdio(request, meta, fds);
                 inheritDumpDirectory(request, meta, image.dir(), fds);
+                if (lazy != null) {
+                    phase("prepareRequest");
+                    Optional<String> notReady = lazy.awaitReady();
+                    phase("lazyPagesReady");
+                    if (notReady.isPresent()) {
+                        console.say("restoring eagerly: " + notReady.get());
+                        mode = RestoreMode.EAGER;
+                        lazy = null;
+                    } else {
+                        request.lazyPages();
+                    }
+                }
                 phase("prepareRequest");
                 int child = request.restoreChild();
                 phase("criuRestore");
@@ -244,11 +272,19 @@ final class RunVerb implements Verb {
                 long ms = (System.nanoTime() - startNanos) / 1_000_000;
                 console.say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
-                console.say("restore timing (ms): jvmStart=" + Launcher.JVM_UPTIME_AT_MAIN + " " + phases);
-                ImageStore.deleteTree(work);
+                console.say("restore timing (ms): jvmStart=" + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " mode="
+                        + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms));
+                if (lazy != null) {
+                    lazy.watch(child); // it removes the work directory once the daemon is done
+                } else {
+                    ImageStore.deleteTree(work);
+                }
                 closeAll(fds);
                 fds.clear();
                 int status = waitForRestored(child);
+                if (lazy != null) {
+                    lazy.finish();
+                }
                 LaunchHandoff.removeRestoreRequest(restoreRequest);
                 return OptionalInt.of(status);
             } catch (CriuException e) {
@@ -256,7 +292,9 @@ final class RunVerb implements Verb {
                 // A restore that failed leaves the restored root, our child, as a zombie holding
                 // the PID the next attempt (and the cold start's own checkpoint) needs.
                 ProcessFacts.reapZombieChildren(childrenBefore);
-                if (pidInUse(e) && System.nanoTime() < deadline) {
+                boolean retry = pidInUse(e) && System.nanoTime() < deadline;
+                Optional<Path> lazyLog = lazy != null ? lazy.abandon(!retry) : Optional.empty();
+                if (retry) {
                     sleep(100);
                     continue;
                 }
@@ -264,10 +302,15 @@ final class RunVerb implements Verb {
                 Path log = keepLog(work, image);
                 LaunchHandoff.removeRestoreRequest(restoreRequest);
                 console.say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
-                        + (log != null ? "\n  CRIU's log: " + log : "") + "\n  Starting cold instead.");
+                        + (log != null ? "\n  CRIU's log: " + log : "")
+                        + lazyLog.map(l -> "\n  The lazy-pages daemon's log: " + l).orElse("")
+                        + "\n  Starting cold instead.");
                 return OptionalInt.empty();
             } catch (RuntimeException e) {
                 closeAll(fds);
+                if (lazy != null) {
+                    lazy.abandon(true);
+                }
                 LaunchHandoff.removeRestoreRequest(restoreRequest);
                 console.say("restore of image " + image.id() + " failed: " + e + ". Starting cold instead.");
                 return OptionalInt.empty();

@@ -132,6 +132,36 @@ public final class CriuRequest implements AutoCloseable {
     }
 
     /**
+     * Restore with lazy pages: CRIU maps the private anonymous memory empty and hands its
+     * userfaultfd to the {@link LazyPagesDaemon} listening in the same work directory, which
+     * serves the pages on first touch and copies the rest in the background. libcriu (4.2.1) has
+     * no setter for the RPC's {@code lazy_pages} field, so it goes through a CRIU config file
+     * ({@code lazy-pages.conf} in the work directory), which CRIU reads over the RPC options.
+     * Call after {@link #workDirectory(Path)}.
+     */
+    public CriuRequest lazyPages() {
+        if (workDirectory == null) {
+            throw new IllegalStateException("lazyPages() needs the work directory set first");
+        }
+        Path config = workDirectory.resolve("lazy-pages.conf");
+        try {
+            java.nio.file.Files.writeString(config, "lazy-pages\n");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write CRIU's config file " + config, e);
+        }
+        try {
+            int rc = (int) lib.require(lib.criu_local_set_config_file, "criu_local_set_config_file")
+                    .invokeExact(opts, arena.allocateFrom(config.toString()));
+            check("criu_local_set_config_file", rc);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        return this;
+    }
+
+    /**
      * At restore, give the process our {@code fd} wherever it had the resource {@code key}
      * ({@code pipe:[ino]}, {@code socket:[ino]}, {@code tty[rdev:dev]} or a path without its leading '/').
      */

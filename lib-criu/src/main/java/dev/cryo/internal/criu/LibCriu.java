@@ -49,6 +49,7 @@ public final class LibCriu {
     final Downcall criu_local_set_evasive_devices;
     final Downcall criu_local_add_inherit_fd;
     final Downcall criu_local_add_external;
+    final Downcall criu_local_set_config_file;
     final Downcall criu_local_dump;
     final Downcall criu_local_restore_child;
     final Downcall criu_local_check;
@@ -75,6 +76,7 @@ public final class LibCriu {
         criu_local_add_inherit_fd = find("criu_local_add_inherit_fd",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
         criu_local_add_external = find("criu_local_add_external", OPTS_STRING_RC);
+        criu_local_set_config_file = find("criu_local_set_config_file", OPTS_STRING_RC);
         // The actions report CRIU's own errno (resp->cr_errno) through errno: capture it.
         Linker.Option errno = Linker.Option.captureCallState("errno");
         criu_local_dump = find("criu_local_dump", OPTS_RC, errno);

@@ -53,6 +53,8 @@ public final class LibC {
     public static final int MADV_DONTNEED = 4;
     /** madvise: back this range with transparent huge pages where the kernel allows it. */
     public static final int MADV_HUGEPAGE = 14;
+    // glibc only; absent (null) with other C libraries.
+    private static final MethodHandle malloc_trim = find("malloc_trim", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
     private static final MethodHandle strerror = find("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     // glibc >= 2.32; absent elsewhere, then names come from the small table below.
     private static final MethodHandle strerrorname_np = find("strerrorname_np", FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -180,6 +182,22 @@ public final class LibC {
             }
         } catch (RuntimeException | Error e) {
             throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * glibc's {@code malloc_trim(0)}: gives the free memory of every malloc arena back to the kernel
+     * (the JVM's own native allocations, freed after start-up, stay resident otherwise). Returns
+     * whether any memory was released; false also where the C library has no malloc_trim.
+     */
+    public static boolean mallocTrim() {
+        if (malloc_trim == null) {
+            return false;
+        }
+        try {
+            return (int) malloc_trim.invokeExact(0L) == 1;
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
