@@ -8,7 +8,7 @@ import dev.cryo.internal.DeviceMemoryRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import dev.cryo.internal.Logs;
 
 /**
  * Copies the device memory Cryo moves itself ({@code dev.cryo.DeviceMemory}) into files of the
@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * restored copy, each time after the GPU state is back. Allocations and frees wait meanwhile.
  */
 record DeviceMemoryStep(Path tmp, Failures failures) implements Step<DeviceMemoryStep.Moved> {
-    private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
+    private static final Logger LOG = Logs.get(Checkpointer.class);
 
     /**
      * The memory, in files of the image and released.
