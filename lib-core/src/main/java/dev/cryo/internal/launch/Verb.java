@@ -23,6 +23,16 @@ interface Verb {
     /** Whether a command after {@code --} is required (else optional). */
     boolean needsCommand();
 
+    /** Whether it takes image IDs as plain arguments (before any {@code --}). */
+    default boolean takesIds() {
+        return false;
+    }
+
+    /** Whether at least one image ID is required. */
+    default boolean needsIds() {
+        return false;
+    }
+
     /** Runs the verb; returns the launcher's exit status. */
     int run(LaunchArguments args, Console console);
 }
