@@ -31,14 +31,20 @@ public final class Launcher {
 
     private final PrintStream out;
     private final PrintStream err;
+    private final boolean terminal; // err is a terminal: progress lines are drawn there
 
     Launcher(PrintStream out, PrintStream err) {
+        this(out, err, false);
+    }
+
+    Launcher(PrintStream out, PrintStream err, boolean terminal) {
         this.out = out;
         this.err = err;
+        this.terminal = terminal;
     }
 
     public static void main(String[] args) {
-        System.exit(new Launcher(System.out, System.err).run(args));
+        System.exit(new Launcher(System.out, System.err, ProgressLine.stderrIsTerminal()).run(args));
     }
 
     /** The verbs, new for each run (a verb may keep state while it runs). */
@@ -76,7 +82,7 @@ public final class Launcher {
         } catch (LaunchArguments.UsageException e) {
             return usageError(e.getMessage());
         }
-        return verb.get().run(parsed, new Console(out, err, parsed.quiet()));
+        return verb.get().run(parsed, new Console(out, err, parsed.quiet(), terminal));
     }
 
     private static boolean isHelp(String arg) {

@@ -265,7 +265,11 @@ final class RunVerb implements Verb {
                     }
                 }
                 phase("prepareRequest");
-                int child = request.restoreChild();
+                int child;
+                try (ProgressLine progress = console.progress("restoring image " + image.id(),
+                        ProgressLine.restoreOf(pid, meta.process().residentBytes()))) {
+                    child = request.restoreChild();
+                }
                 phase("criuRestore");
                 Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
                 keep.add(child);
@@ -438,11 +442,14 @@ final class RunVerb implements Verb {
             return 127;
         }
         forwardSignals((int) process.pid());
-        while (true) {
-            try {
-                return process.waitFor();
-            } catch (InterruptedException e) {
-                // Only a signal to the app ends the wait; the app's status is what we report.
+        try (ProgressLine progress = console.progress("checkpointing",
+                ProgressLine.checkpointOf(store, ProgressLine.DELAY_MILLIS))) {
+            while (true) {
+                try {
+                    return process.waitFor();
+                } catch (InterruptedException e) {
+                    // Only a signal to the app ends the wait; the app's status is what we report.
+                }
             }
         }
     }
