@@ -48,6 +48,10 @@ class ImageLifecycleEndToEndTest {
                 restores::toString);
         assertTrue(restores.stream().anyMatch(l -> l.startsWith("{\"by\":\"app\"") && l.contains("\"steps\":{")),
                 restores::toString);
+        for (String file : List.of("timings.json", "restores.log")) { // owner-only, as every file of an image
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(image.resolve(file))), file);
+        }
 
         List<String> inspect = new ArrayList<>(cryo("inspect", "--image", store.toString(), "--json", id, "--"));
         inspect.addAll(appCommand);

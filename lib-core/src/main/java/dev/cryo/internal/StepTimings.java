@@ -48,8 +48,10 @@ public final class StepTimings {
         line.put("at", java.time.Instant.now().toString());
         line.putAll(fields);
         byte[] bytes = (Json.write(line, false) + "\n").getBytes(StandardCharsets.UTF_8);
-        try (var channel = java.nio.channels.FileChannel.open(imageDir.resolve(RESTORES_FILE), StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND, StandardOpenOption.WRITE)) {
+        // Owner-only, as every file of an image.
+        try (var channel = java.nio.channels.FileChannel.open(imageDir.resolve(RESTORES_FILE),
+                java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(Permissions.FILE))) {
             channel.write(java.nio.ByteBuffer.wrap(bytes));
         } catch (IOException | SecurityException e) {
             // timings are never worth failing a restore for
