@@ -3,8 +3,8 @@ package dev.cryo.internal.launch;
 import java.util.Set;
 
 /**
- * One verb of {@code bin/cryo} ({@code run}, {@code list}; later {@code inspect}, {@code rm},
- * {@code prune}, {@code checkpoint}): its name, its help, the flags it takes, and what it does
+ * One verb of {@code bin/cryo} ({@code run}, {@code list}, {@code inspect}, {@code rm},
+ * {@code prune}; later {@code checkpoint}): its name, its help, the flags it takes, and what it does
  * with them once {@link LaunchArguments} has parsed and checked them.
  */
 interface Verb {
