@@ -106,8 +106,10 @@ cryo_find_jdk() {
 # linked ahead of time), when that cache is newer than the launcher's jar. CRYO_LAUNCHER_AOT is
 # where that cache lives; CRYO_NO_AOT=1 leaves it out. (No -XX:+AutoCreateSharedArchive: JDK 25 records no
 # --enable-native-access in it and then rejects it with errors on every later start.)
+# ROOT is a built clone (lib-core/target) or an unpacked distribution (lib/cryo-core.jar).
 cryo_launcher_java() {
-  local jar=$1/lib-core/target/cryo-core.jar v
+  local jar=$1/lib-core/target/cryo-core.jar cp="$1/lib-core/target/cryo-core.jar:$1/lib-core/target/lib/*" v
+  if [ -f "$1/lib/cryo-core.jar" ]; then jar=$1/lib/cryo-core.jar cp="$1/lib/*"; fi
   v=$(cryo_java_version "$JAVA_HOME" 2>/dev/null) || v=unknown
   CRYO_LAUNCHER_AOT="$CRYO_HOME/aot/launcher-$v.aot"
   CRYO_LAUNCHER_JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1
@@ -115,7 +117,7 @@ cryo_launcher_java() {
   if [ "${CRYO_NO_AOT:-0}" != 1 ] && [ -f "$CRYO_LAUNCHER_AOT" ] && [ "$CRYO_LAUNCHER_AOT" -nt "$jar" ]; then
     CRYO_LAUNCHER_JAVA+=("-XX:AOTCache=$CRYO_LAUNCHER_AOT")
   fi
-  CRYO_LAUNCHER_JAVA+=(-cp "$jar:$1/lib-core/target/lib/*" dev.cryo.internal.launch.Launcher)
+  CRYO_LAUNCHER_JAVA+=(-cp "$cp" dev.cryo.internal.launch.Launcher)
 }
 
 export CRYO_HOME="${CRYO_HOME:-${HOME:-$(cd ~ 2>/dev/null && pwd || echo /root)}/.cryo}"

@@ -36,9 +36,12 @@ mkdir -p $W
 now() { date +%s%3N; }
 at() { sed -n "s/^CRYO-TIME $1_epoch_ms=//p" "$2" | head -1; }
 prop() { sed -n "s/^$1=//p" "$2" | head -1; }
-step() { sed -n "s/.*Checkpoint image .*(steps: {.*$1=\([0-9]*\).*/\1/p" "$2" | head -1; }
-rstep() { sed -n "s/.*Restore steps (ms): .*$1=\([0-9]*\).*/\1/p" "$2" | head -1; }
-lphase() { sed -n "s/.*restore timing (ms): .*$1=\([0-9]*\).*/\1/p" "$2" | head -1; }
+# The timings files beside the image (StepTimings), not log sentences: IMAGE/timings.json (the
+# checkpoint's steps), IMAGE/restores.log (the last restore's launcher phases and app steps).
+jnum() { sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" | head -1; }
+step() { jnum "$1" < "$2/timings.json" 2>/dev/null; }
+rstep() { grep '"by":"app"' "$2/restores.log" 2>/dev/null | tail -1 | jnum "$1"; }
+lphase() { grep '"by":"launcher"' "$2/restores.log" 2>/dev/null | tail -1 | jnum "$1"; }
 gbs() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.2f", b / 1e6 / ms; else printf "-" }'; }
 DETAILS=/tmp/details; rm -rf "$DETAILS"; mkdir -p "$DETAILS"
 
@@ -108,6 +111,7 @@ for gib in $GIBS; do
     cp /tmp/first.log "$DETAILS/$mode-${gib}gib-checkpoint.log"
     meta=$(ls "$store"/img-*/cryo-image.properties 2>/dev/null | head -1)
     [ -n "$meta" ] && cp "$meta" "$DETAILS/$mode-${gib}gib-image.properties"
+    img=$(dirname "${meta:-/nonexistent/x}")
     ckpt=$(sed -n 's/.*Checkpoint image .* in \([0-9]*\) ms (steps.*/\1/p' /tmp/first.log | head -1)
     settle
     refill=$(sed -n 's/.*Device memory mapped again at its addresses and filled from .*: .* in \([0-9]*\) ms.*/\1/p' /tmp/first.log | head -1)
@@ -116,7 +120,7 @@ for gib in $GIBS; do
     grep -hE "restore timing|Restore steps|Device memory|VERIFY|RESTORED" /tmp/restore.log
     cp /tmp/restore.log "$DETAILS/$mode-${gib}gib-restore.log"
     ok=$(grep -c 'VERIFY OK' /tmp/restore.log)
-    echo "$mode,$gib,$cold,$ms,$ckpt,$(prop image.bytes "$meta"),$(step deviceMemoryOut /tmp/first.log),$(step gpuSuspend /tmp/first.log),$(step gpuMemoryFiles /tmp/first.log),$(step criuDump /tmp/first.log),$refill,$(lphase criuRestore /tmp/restore.log),$(rstep gpuRestore /tmp/restore.log),$(rstep gpuMemoryFiles /tmp/restore.log),$(rstep deviceMemory /tmp/restore.log),$ok" >> "$csv"
+    echo "$mode,$gib,$cold,$ms,$ckpt,$(prop image.bytes "$meta"),$(step deviceMemoryOut "$img"),$(step gpuSuspend "$img"),$(step gpuMemoryFiles "$img"),$(step criuDump "$img"),$refill,$(lphase criuRestore "$img"),$(rstep gpuRestore "$img"),$(rstep gpuMemoryFiles "$img"),$(rstep deviceMemory "$img"),$ok" >> "$csv"
     echo ">> $mode $gib GiB: cold $cold ms, restore $ms ms, checkpoint $ckpt ms, restore VERIFY OK: $ok"
     rm -rf "$store"
   done

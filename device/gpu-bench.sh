@@ -27,8 +27,11 @@ now() { date +%s%3N; }
 at() { sed -n "s/^CRYO-TIME $1_epoch_ms=//p" "$2" | head -1; }
 prop() { sed -n "s/^$1=//p" "$2" | head -1; }
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-phase() { sed -n "s/.*restore timing (ms): .*$1=\([0-9]*\).*/\1/p" "$2" | head -1; }
-rstep() { sed -n "s/.*Restore steps (ms): .*$1=\([0-9]*\).*/\1/p" "$2" | head -1; }
+# The timings files beside the image (StepTimings), not log sentences: in IMAGE/restores.log, the
+# launcher's phases and the restored app's steps of the last restore.
+jnum() { sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" | head -1; }
+phase() { grep '"by":"launcher"' "$2/restores.log" 2>/dev/null | tail -1 | jnum "$1"; }
+rstep() { grep '"by":"app"' "$2/restores.log" 2>/dev/null | tail -1 | jnum "$1"; }
 
 echo "date: $(date -u +%FT%TZ)  kernel $(uname -r)  $(nproc) cores  $(free -g | awk '/Mem:/{print $2}') GiB RAM"
 nvidia-smi --query-gpu=name,driver_version,memory.total,pcie.link.gen.current,pcie.link.width.current --format=csv,noheader
@@ -64,6 +67,7 @@ checkpoint() { # $1 store, then JVM options: the first start under bin/cryo, whi
 restore() { # $1 case $2 store $3 cache $4 cold ms, then JVM options
   local name=$1 store=$2 cache=$3 coldms=$4; shift 4
   local meta; meta=$(ls "$store"/img-*/cryo-image.properties | head -1)
+  local img; img=$(dirname "$meta"); rm -f "$img/restores.log"   # this restore's lines only
   [ "$cache" = dropped ] && drop
   local t; t=$(now); timeout 300 bin/cryo run --image "$store" -- "$J" "$@" "${APP[@]:1}" > /tmp/restore.log 2>&1
   local ms=$(( $(at served_inference /tmp/restore.log) - t ))
@@ -71,9 +75,9 @@ restore() { # $1 case $2 store $3 cache $4 cold ms, then JVM options
   cp /tmp/restore.log "$DETAILS/log-${gib}gib-restore-$name.log"
   grep -q "CRYO RESTORED" /tmp/restore.log || echo "!! $name $gib GiB: not restored"
   local ckpt; ckpt=$(sed -n 's/.*Checkpoint image .* in \([0-9]*\) ms (steps.*/\1/p' /tmp/first-$name.log | head -1)
-  local before=$(( $(phase buildKey /tmp/restore.log) + $(phase chooseImage /tmp/restore.log) + $(phase loadLibcriu /tmp/restore.log) + $(phase prepareRequest /tmp/restore.log) ))
+  local before=$(( $(phase buildKey "$img") + $(phase chooseImage "$img") + $(phase loadLibcriu "$img") + $(phase prepareRequest "$img") ))
   local launcher; launcher=$(sed -n 's/^cryo: restored image .* in \([0-9]*\) ms.*/\1/p' /tmp/restore.log | head -1)
-  echo "$name,$gib,1,$coldms,$ms,$launcher,$ckpt,$(prop image.bytes "$meta"),$(prop step.gpuSuspend.millis "$meta"),$(prop step.gpuMemoryFiles.millis "$meta"),$(prop step.criuDump.millis "$meta"),$(sed -n 's/.*GPU memory read back from the image files in \([0-9]*\) ms.*/\1/p' /tmp/first-$name.log | head -1),$(phase criuRestore /tmp/restore.log),$(rstep gpuMemoryFiles /tmp/restore.log),$(rstep gpuRestore /tmp/restore.log),$(rstep gpuUnlock /tmp/restore.log),$(rstep afterRestore /tmp/restore.log),$(phase jvmStart /tmp/restore.log),$before,$(grep -c 'VERIFY OK' /tmp/restore.log)" >> "$csv"
+  echo "$name,$gib,1,$coldms,$ms,$launcher,$ckpt,$(prop image.bytes "$meta"),$(prop step.gpuSuspend.millis "$meta"),$(prop step.gpuMemoryFiles.millis "$meta"),$(prop step.criuDump.millis "$meta"),$(sed -n 's/.*GPU memory read back from the image files in \([0-9]*\) ms.*/\1/p' /tmp/first-$name.log | head -1),$(phase criuRestore "$img"),$(rstep gpuMemoryFiles "$img"),$(rstep gpuRestore "$img"),$(rstep gpuUnlock "$img"),$(rstep afterRestore "$img"),$(phase jvmStart "$img"),$before,$(grep -c 'VERIFY OK' /tmp/restore.log)" >> "$csv"
   echo "$name $gib GiB: cold $coldms ms, restore $ms ms"
 }
 

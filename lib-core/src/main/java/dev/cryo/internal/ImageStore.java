@@ -172,6 +172,55 @@ public final class ImageStore {
         return out;
     }
 
+    /**
+     * Removes {@code image}: first renamed to a temporary name, so that no start chooses it from then
+     * on (a restore that already opened its files keeps reading them), then deleted; a removal cut
+     * short leaves a temporary directory that {@link #removeStale()} deletes.
+     *
+     * @throws IOException when it cannot be renamed (it is then left whole)
+     */
+    public void remove(Image image) throws IOException {
+        Path doomed = root.resolve(TEMP_PREFIX + "rm-" + image.id() + "-" + ProcessHandle.current().pid());
+        Files.move(image.dir(), doomed, StandardCopyOption.ATOMIC_MOVE);
+        deleteTree(doomed);
+    }
+
+    /** The bytes of the regular files under {@code dir}, all of them (metadata and logs too). */
+    public static long directoryBytes(Path dir) {
+        long[] total = {0};
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                    total[0] += attrs.isRegularFile() ? attrs.size() : 0;
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException exc) {
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            // what was counted
+        }
+        return total[0];
+    }
+
+    /**
+     * The image of {@code images} named {@code id}: its id, its directory's name, or a prefix of the
+     * id that only it has.
+     */
+    public static Optional<Image> named(List<Image> images, String id) {
+        String bare = id.startsWith(IMAGE_PREFIX) ? id.substring(IMAGE_PREFIX.length()) : id;
+        Optional<Image> exact = images.stream().filter(i -> i.id().equals(bare)).findFirst();
+        if (exact.isPresent() || bare.isEmpty()) {
+            return exact;
+        }
+        List<Image> prefixed = images.stream().filter(i -> i.id().startsWith(bare)).toList();
+        return prefixed.size() == 1 ? Optional.of(prefixed.get(0)) : Optional.empty();
+    }
+
     /** Deletes temporary directories whose writer is no longer alive; returns how many. */
     public int removeStale() {
         int removed = 0;

@@ -7,10 +7,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /** Image metadata for unit tests: a plain CPU image of build {@code k}, made on this machine. */
-final class TestImages {
+public final class TestImages {
     private TestImages() {}
 
-    static ImageMetadata metadata(String id, String buildKey) {
+    public static ImageMetadata metadata(String id, String buildKey) {
         return new ImageMetadata(id, "2026-12-02T00:00:00Z", new BuildKey.Parts(buildKey, Map.of()),
                 new ImageMetadata.Process(4242, List.of("java", "-cp", "a b.jar", "Main"), "/work", "Main", "25",
                         "OpenJDK 64-Bit Server VM 25", "/usr/lib/jvm/25", "amd64", "6.18", 1 << 20, Map.of(0, "pipe:[1]")),
@@ -19,7 +19,7 @@ final class TestImages {
                 new ImageMetadata.Timings(0, 0, Map.of()), Map.of());
     }
 
-    static ImageMetadata withGpu(ImageMetadata m, List<GpuDevice> devices) {
+    public static ImageMetadata withGpu(ImageMetadata m, List<GpuDevice> devices) {
         return new ImageMetadata(m.id(), m.created(), m.build(), m.process(), m.runtime(), m.criu(), m.openFiles(),
                 m.storedFiles(), Optional.of(new ImageMetadata.Gpu(devices, "13.0", 1, 2, 3)), m.gpuMemory(),
                 m.deviceMemory(), m.timings(), m.files());
@@ -36,7 +36,7 @@ final class TestImages {
     }
 
     /** Commits {@code m} into {@code store} as an image with a CRIU inventory and one page file. */
-    static ImageStore.Image commit(ImageStore store, ImageMetadata m) throws Exception {
+    public static ImageStore.Image commit(ImageStore store, ImageMetadata m) throws Exception {
         Path tmp = store.begin(m.id());
         java.nio.file.Files.write(tmp.resolve("inventory.img"), new byte[] {1, 2, 3});
         java.nio.file.Files.write(tmp.resolve("pages-1.img"), new byte[4096]);

@@ -14,6 +14,7 @@ import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.ProcessFacts;
+import dev.cryo.internal.StepTimings;
 import dev.cryo.internal.StoredFiles;
 import dev.cryo.internal.criu.CriuRequest.DumpResult;
 import dev.cryo.internal.criu.LibCriu;
@@ -148,6 +149,7 @@ public final class CheckpointSequence {
         ImageMetadata metadata = new ImageMetadata(dir.id(), described.created(), build, described.process(),
                 Optional.of(described.runtime()), described.criu(), described.openFiles(), stored.files(),
                 suspended.map(GpuSuspendStep.Suspended::facts), inFiles, deviceMemory.layout(), timings, Map.of());
+        StepTimings.writeCheckpoint(dir.tmp(), dir.id(), timings);
         Path image = steps.run(new CommitStep(store, dir.tmp(), metadata, failures)).image();
         Duration pause = Duration.ofNanos(System.nanoTime() - started);
         long bytes = 0;
@@ -176,6 +178,10 @@ public final class CheckpointSequence {
         List<Exception> failures = steps.afterRestore(outcome, restoreSteps).failures();
         // One line with every step, in a fixed form that scripts and benchmarks read.
         LOG.info("Restore steps (ms): {}", restoreSteps);
+        Map<String, Object> timings = new LinkedHashMap<>();
+        timings.put("pid", ProcessHandle.current().pid());
+        timings.put("steps", restoreSteps);
+        StepTimings.appendRestore(store.imagePath(id), "app", timings);
         throwIfFailed(failures, outcome);
         return outcome;
     }

@@ -14,8 +14,11 @@ import java.util.Locale;
  * that is a file, or a missing {@code --} is a {@link UsageException} with a one-line message.
  */
 record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpTimeout, RestoreMode restoreMode,
-        boolean quiet, boolean cold, List<String> command) {
+        boolean quiet, boolean cold, List<String> command, List<String> ids, int keep, long maxBytes, boolean json) {
     static final Duration DEFAULT_PID_WAIT = Duration.ofSeconds(5);
+    static final int DEFAULT_KEEP = 1;
+    /** {@code --max-bytes} not given. */
+    static final long NO_MAX_BYTES = -1;
 
     /** Every flag of every verb; each verb says which it takes. */
     enum Flag {
@@ -27,7 +30,11 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         RESTORE_MODE("--restore-mode", "eager|lazy", "lazy (the default where the kernel allows it) lets the app run at"
                 + " once while its memory is brought in; eager brings all of it in first"),
         QUIET("--quiet", null, "print none of the launcher's own messages (errors still)"),
-        COLD("--cold", null, "start COMMAND cold even when an image fits");
+        COLD("--cold", null, "start COMMAND cold even when an image fits"),
+        KEEP("--keep", "N", "how many of the newest images to keep per build and runtime (default 1)"),
+        MAX_BYTES("--max-bytes", "SIZE", "then remove the oldest until all images take at most SIZE (bytes, or with"
+                + " K, M, G, T: 500M, 20G)"),
+        JSON("--json", null, "print the result as JSON, for tools");
 
         final String name;
         final String value;
@@ -66,6 +73,10 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         boolean quiet = false;
         boolean cold = false;
         List<String> command = null;
+        List<String> ids = new java.util.ArrayList<>();
+        int keep = DEFAULT_KEEP;
+        long maxBytes = NO_MAX_BYTES;
+        boolean json = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (arg.equals("--")) {
@@ -73,6 +84,10 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 break;
             }
             Flag flag = Flag.named(arg);
+            if (flag == null && verb.takesIds() && !arg.startsWith("-")) {
+                ids.add(arg);
+                continue;
+            }
             if (flag == null) {
                 throw new UsageException(arg.startsWith("-")
                         ? "unknown flag '" + arg + "' for cryo " + verb.name()
@@ -96,6 +111,9 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 case RESTORE_MODE -> restoreMode = restoreMode(value);
                 case QUIET -> quiet = true;
                 case COLD -> cold = true;
+                case KEEP -> keep = count(flag, value);
+                case MAX_BYTES -> maxBytes = size(flag, value);
+                case JSON -> json = true;
             }
         }
         if (image == null) {
@@ -107,7 +125,37 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         if (verb.needsCommand() && command.isEmpty()) {
             throw new UsageException("no command after --: " + verb.synopsis());
         }
-        return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, restoreMode, quiet, cold, command == null ? List.of() : command);
+        if (verb.needsIds() && ids.isEmpty()) {
+            throw new UsageException("cryo " + verb.name() + " needs at least one image ID: " + verb.synopsis());
+        }
+        return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, restoreMode, quiet, cold,
+                command == null ? List.of() : command, List.copyOf(ids), keep, maxBytes, json);
+    }
+
+    private static int count(Flag flag, String value) throws UsageException {
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new UsageException(flag.name + " needs a whole number from 0 up, not '" + value + "'");
+    }
+
+    /** A size in bytes: a number, optionally followed by K, M, G or T (powers of 1024), with or without B. */
+    static long size(Flag flag, String value) throws UsageException {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([KMGT]?)(?:i?B)?",
+                java.util.regex.Pattern.CASE_INSENSITIVE).matcher(value.trim());
+        if (m.matches()) {
+            int power = m.group(2).isEmpty() ? 0 : "KMGT".indexOf(m.group(2).toUpperCase(Locale.ROOT)) + 1;
+            double bytes = Double.parseDouble(m.group(1)) * Math.pow(1024, power);
+            if (bytes < 9e18) {
+                return (long) bytes;
+            }
+        }
+        throw new UsageException(flag.name + " needs a size such as 1073741824, 500M or 20G, not '" + value + "'");
     }
 
     private static Path imageDirectory(String value) throws UsageException {

@@ -13,6 +13,9 @@ import java.util.Optional;
  * <pre>
  * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold] -- COMMAND...
  * cryo list --image DIR [-- COMMAND...]
+ * cryo inspect --image DIR [ID...] [--json] [-- COMMAND...]
+ * cryo rm --image DIR ID...
+ * cryo prune --image DIR [--keep N] [--max-bytes SIZE] [--json]
  * cryo --help
  * </pre>
  *
@@ -28,19 +31,25 @@ public final class Launcher {
 
     private final PrintStream out;
     private final PrintStream err;
+    private final boolean terminal; // err is a terminal: progress lines are drawn there
 
     Launcher(PrintStream out, PrintStream err) {
+        this(out, err, false);
+    }
+
+    Launcher(PrintStream out, PrintStream err, boolean terminal) {
         this.out = out;
         this.err = err;
+        this.terminal = terminal;
     }
 
     public static void main(String[] args) {
-        System.exit(new Launcher(System.out, System.err).run(args));
+        System.exit(new Launcher(System.out, System.err, ProgressLine.stderrIsTerminal()).run(args));
     }
 
     /** The verbs, new for each run (a verb may keep state while it runs). */
     static List<Verb> verbs() {
-        return List.of(new RunVerb(), new ListVerb());
+        return List.of(new RunVerb(), new ListVerb(), new InspectVerb(), new RmVerb(), new PruneVerb());
     }
 
     int run(String[] args) {
@@ -73,7 +82,7 @@ public final class Launcher {
         } catch (LaunchArguments.UsageException e) {
             return usageError(e.getMessage());
         }
-        return verb.get().run(parsed, new Console(out, err, parsed.quiet()));
+        return verb.get().run(parsed, new Console(out, err, parsed.quiet(), terminal));
     }
 
     private static boolean isHelp(String arg) {
@@ -97,7 +106,7 @@ public final class Launcher {
         for (Verb v : verbs()) {
             String[] lines = v.description().split("\n");
             for (int i = 0; i < lines.length; i++) {
-                b.append(String.format(Locale.ROOT, "  %-6s%s%n", i == 0 ? v.name() : "", lines[i]));
+                b.append(String.format(Locale.ROOT, "  %-8s%s%n", i == 0 ? v.name() : "", lines[i]));
             }
         }
         b.append("flags:\n");
@@ -108,7 +117,8 @@ public final class Launcher {
         b.append(String.format(Locale.ROOT, "  %-23s%s%n", "--help", "this text"));
         b.append("Environment: CRYO_HOME (default ~/.cryo), CRYO_CRIU and CRYO_CRIU_LIB (the CRIU to use),\n"
                 + "CRYO_NO_AOT=1 (bin/cryo starts without its AOT cache).\n");
-        b.append("Exit status: the app's own (run), 2 for a command line that cannot be run.\n");
+        b.append("Exit status: the app's own (run); 0 done, 1 an image not found or not removed (inspect, rm,\n"
+                + "prune); 2 for a command line that cannot be run.\n");
         return b.toString();
     }
 }

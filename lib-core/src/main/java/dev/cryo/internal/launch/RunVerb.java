@@ -9,6 +9,7 @@ import dev.cryo.internal.JdkGenerators;
 import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
+import dev.cryo.internal.StepTimings;
 import dev.cryo.internal.StoredFiles;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
@@ -264,7 +265,11 @@ final class RunVerb implements Verb {
                     }
                 }
                 phase("prepareRequest");
-                int child = request.restoreChild();
+                int child;
+                try (ProgressLine progress = console.progress("restoring image " + image.id(),
+                        ProgressLine.restoreOf(pid, meta.process().residentBytes()))) {
+                    child = request.restoreChild();
+                }
                 phase("criuRestore");
                 Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
                 keep.add(child);
@@ -274,6 +279,7 @@ final class RunVerb implements Verb {
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
                 console.say("restore timing (ms): jvmStart=" + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " mode="
                         + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms));
+                appendTimings(image, child, ms, mode);
                 if (lazy != null) {
                     lazy.watch(child); // it removes the work directory once the daemon is done
                 } else {
@@ -316,6 +322,17 @@ final class RunVerb implements Verb {
                 return OptionalInt.empty();
             }
         }
+    }
+
+    /** The launcher's side of this restore, for tools ({@link StepTimings}). */
+    private void appendTimings(ImageStore.Image image, int child, long ms, RestoreMode mode) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("pid", child);
+        t.put("totalMillis", ms);
+        t.put("jvmStart", Launcher.JVM_UPTIME_AT_MAIN);
+        t.put("mode", mode.name().toLowerCase(Locale.ROOT));
+        t.put("phases", phases);
+        StepTimings.appendRestore(image.dir(), "launcher", t);
     }
 
     private static boolean pidInUse(CriuException e) {
@@ -425,11 +442,14 @@ final class RunVerb implements Verb {
             return 127;
         }
         forwardSignals((int) process.pid());
-        while (true) {
-            try {
-                return process.waitFor();
-            } catch (InterruptedException e) {
-                // Only a signal to the app ends the wait; the app's status is what we report.
+        try (ProgressLine progress = console.progress("checkpointing",
+                ProgressLine.checkpointOf(store, ProgressLine.DELAY_MILLIS))) {
+            while (true) {
+                try {
+                    return process.waitFor();
+                } catch (InterruptedException e) {
+                    // Only a signal to the app ends the wait; the app's status is what we report.
+                }
             }
         }
     }

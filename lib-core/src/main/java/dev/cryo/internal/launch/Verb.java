@@ -3,8 +3,8 @@ package dev.cryo.internal.launch;
 import java.util.Set;
 
 /**
- * One verb of {@code bin/cryo} ({@code run}, {@code list}; later {@code inspect}, {@code rm},
- * {@code prune}, {@code checkpoint}): its name, its help, the flags it takes, and what it does
+ * One verb of {@code bin/cryo} ({@code run}, {@code list}, {@code inspect}, {@code rm},
+ * {@code prune}; later {@code checkpoint}): its name, its help, the flags it takes, and what it does
  * with them once {@link LaunchArguments} has parsed and checked them.
  */
 interface Verb {
@@ -22,6 +22,16 @@ interface Verb {
 
     /** Whether a command after {@code --} is required (else optional). */
     boolean needsCommand();
+
+    /** Whether it takes image IDs as plain arguments (before any {@code --}). */
+    default boolean takesIds() {
+        return false;
+    }
+
+    /** Whether at least one image ID is required. */
+    default boolean needsIds() {
+        return false;
+    }
 
     /** Runs the verb; returns the launcher's exit status. */
     int run(LaunchArguments args, Console console);

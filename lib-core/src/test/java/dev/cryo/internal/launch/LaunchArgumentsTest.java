@@ -103,8 +103,9 @@ class LaunchArgumentsTest {
         assertEquals(1, e.lines().count(), e);
         assertTrue(e.startsWith("cryo: --pid-wait needs seconds"), e);
         err.reset();
-        assertEquals(2, launcher.run(new String[] {"inspect"}));
-        assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("cryo: unknown command 'inspect'; the commands are run, list"));
+        assertEquals(2, launcher.run(new String[] {"frobnicate"}));
+        assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("cryo: unknown command 'frobnicate'; the commands are"
+                + " run, list, inspect, rm, prune"));
 
         assertEquals(0, launcher.run(new String[] {"--help"}));
         String help = out.toString(StandardCharsets.UTF_8);
