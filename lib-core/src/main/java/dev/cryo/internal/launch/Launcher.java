@@ -110,11 +110,14 @@ public final class Launcher {
             }
         }
         b.append("flags:\n");
+        // One column as wide as the longest flag, so that no flag runs into its verbs.
+        String column = "  %-" + (2 + java.util.Arrays.stream(LaunchArguments.Flag.values())
+                .mapToInt(f -> f.synopsis().length()).max().orElse(0)) + "s%s%n";
         for (LaunchArguments.Flag f : LaunchArguments.Flag.values()) {
             List<String> takers = verbs().stream().filter(v -> v.flags().contains(f)).map(Verb::name).toList();
-            b.append(String.format(Locale.ROOT, "  %-23s%s: %s%n", f.synopsis(), String.join(", ", takers), f.help));
+            b.append(String.format(Locale.ROOT, column, f.synopsis(), String.join(", ", takers) + ": " + f.help));
         }
-        b.append(String.format(Locale.ROOT, "  %-23s%s%n", "--help", "this text"));
+        b.append(String.format(Locale.ROOT, column, "--help", "this text"));
         b.append("Environment: CRYO_HOME (default ~/.cryo), CRYO_CRIU and CRYO_CRIU_LIB (the CRIU to use),\n"
                 + "CRYO_NO_AOT=1 (bin/cryo starts without its AOT cache).\n");
         b.append("Exit status: the app's own (run); 0 done, 1 an image not found or not removed (inspect, rm,\n"
