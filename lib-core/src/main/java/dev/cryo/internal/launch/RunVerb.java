@@ -44,6 +44,10 @@ import sun.misc.Signal;
 final class RunVerb implements Verb {
     private static final String[] FORWARDED_SIGNALS = {"TERM", "INT", "HUP"};
     private static final Map<String, Integer> SIGNAL_NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
+    /** Bad images kept for inspection; older ones are deleted. */
+    static final int KEEP_BAD = 2;
+    /** Signals of which a restored app that dies marks its image bad: a crash, not a stop. */
+    private static final Set<Integer> CRASH_SIGNALS = Set.of(4, 6, 7, 8, 11); // ILL ABRT BUS FPE SEGV
 
     private Console console;
     private Path store;
@@ -117,6 +121,11 @@ final class RunVerb implements Verb {
         if (stale > 0) {
             console.say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
         }
+        List<String> pruned = images.pruneBad(KEEP_BAD);
+        if (!pruned.isEmpty()) {
+            console.say("removed bad image(s) " + String.join(", ", pruned) + " (the newest " + KEEP_BAD
+                    + " bad ones are kept for inspection)");
+        }
         if (!cold) {
             Optional<ImageStore.Image> fit = choose(images, build);
             phase("chooseImage");
@@ -154,12 +163,13 @@ final class RunVerb implements Verb {
     private OptionalInt restore(ImageStore.Image image) {
         ImageMetadata meta = image.metadata();
         int pid = (int) meta.process().pid();
+        // Every file against the image's manifest, in parallel, while the launcher prepares the restore.
+        java.util.concurrent.CompletableFuture<Optional<String>> contents = image.contentMismatch();
         // The device memory files first: a missing or short one means a cold start, and reading
         // them ahead now overlaps the disk with CRIU's restore.
         Optional<String> deviceMemory = DeviceMemoryFiles.problem(meta.deviceMemory(), image.dir());
         if (deviceMemory.isPresent()) {
-            console.say("cannot restore image " + image.id() + ": " + deviceMemory.get() + ". Starting cold.");
-            return OptionalInt.empty();
+            return refused(image, deviceMemory.get());
         }
         DeviceMemoryFiles.readAhead(meta.deviceMemory(), image.dir());
         phase("deviceMemoryCheck");
@@ -183,6 +193,11 @@ final class RunVerb implements Verb {
             console.say("warning: " + path + " changed since the checkpoint (same size); the restored app reads the new"
                     + " contents. Keep it in the image (CheckpointOptions.storeFiles) if it must not change.");
         }
+        Optional<String> changed = contents.join();
+        phase("integrity");
+        if (changed.isPresent()) {
+            return refused(image, changed.get());
+        }
         Path restoreRequest = LaunchHandoff.writeRestoreRequest(store, pid, LaunchHandoff.parseGpuMap(gpuMap));
         long deadline = System.nanoTime() + pidWait.toNanos();
         Path work;
@@ -201,6 +216,14 @@ final class RunVerb implements Verb {
         } finally {
             subreaping(false, childrenBefore);
         }
+    }
+
+    /** Refuses a damaged image: marked bad with {@code why}, so that the cold app's checkpoint replaces it. */
+    private OptionalInt refused(ImageStore.Image image, String why) {
+        ImageStore.markBad(image.dir(), why);
+        console.say("image " + image.id() + " refused: " + why + ". It is marked bad and will be replaced."
+                + " Starting cold.");
+        return OptionalInt.empty();
     }
 
     /**
@@ -282,6 +305,12 @@ final class RunVerb implements Verb {
                 closeAll(fds);
                 fds.clear();
                 int status = waitForRestored(child);
+                if (CRASH_SIGNALS.contains(status - 128)) {
+                    ImageStore.markBad(image.dir(), "the app restored from it died of signal " + (status - 128)
+                            + " (a crash)");
+                    console.say("the app restored from image " + image.id() + " crashed (signal " + (status - 128)
+                            + "): the image is marked bad, and the next cold start's checkpoint replaces it");
+                }
                 if (lazy != null) {
                     lazy.finish();
                 }
@@ -299,6 +328,9 @@ final class RunVerb implements Verb {
                     continue;
                 }
                 String why = pidInUse(e) ? pidTakenMessage(takenPid(e).orElse(pid), pid) : e.getMessage();
+                if (!pidInUse(e) || ProcessFacts.holderOf(takenPid(e).orElse(pid)).isPresent()) {
+                    ImageStore.markBad(image.dir(), "its restore failed: " + why);
+                }
                 Path log = keepLog(work, image);
                 LaunchHandoff.removeRestoreRequest(restoreRequest);
                 console.say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
@@ -311,6 +343,7 @@ final class RunVerb implements Verb {
                 if (lazy != null) {
                     lazy.abandon(true);
                 }
+                ImageStore.markBad(image.dir(), "its restore failed: " + e);
                 LaunchHandoff.removeRestoreRequest(restoreRequest);
                 console.say("restore of image " + image.id() + " failed: " + e + ". Starting cold instead.");
                 return OptionalInt.empty();
