@@ -14,7 +14,7 @@ import java.util.Locale;
  * that is a file, or a missing {@code --} is a {@link UsageException} with a one-line message.
  */
 record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpTimeout, RestoreMode restoreMode,
-        boolean quiet, boolean cold, List<String> command) {
+        boolean quiet, boolean cold, List<String> command, Duration restoreTimeout) {
     static final Duration DEFAULT_PID_WAIT = Duration.ofSeconds(5);
 
     /** Every flag of every verb; each verb says which it takes. */
@@ -26,6 +26,9 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 + " ended and the checkpoint fails (default: 10 s per GB of resident memory, at least 60 s)"),
         RESTORE_MODE("--restore-mode", "eager|lazy", "lazy (the default where the kernel allows it) lets the app run at"
                 + " once while its memory is brought in; eager brings all of it in first"),
+        RESTORE_TIMEOUT("--restore-timeout", "SECONDS", "the longest a restore may take before it is killed, the image"
+                + " marked bad and the app started cold (default: -Dcryo.restore.timeout, else 10 times the image's dump"
+                + " time, at least 30 s)"),
         QUIET("--quiet", null, "print none of the launcher's own messages (errors still)"),
         COLD("--cold", null, "start COMMAND cold even when an image fits");
 
@@ -63,6 +66,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         String gpuMap = null;
         String dumpTimeout = null;
         RestoreMode restoreMode = null;
+        Duration restoreTimeout = null; // null: RestoreTimeout decides from the image
         boolean quiet = false;
         boolean cold = false;
         List<String> command = null;
@@ -94,6 +98,8 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 case GPU_MAP -> gpuMap = gpuMap(value);
                 case DUMP_TIMEOUT -> dumpTimeout = positiveSeconds(flag, value);
                 case RESTORE_MODE -> restoreMode = restoreMode(value);
+                case RESTORE_TIMEOUT -> restoreTimeout = Duration.ofMillis(
+                        Math.round(Double.parseDouble(positiveSeconds(flag, value)) * 1000));
                 case QUIET -> quiet = true;
                 case COLD -> cold = true;
             }
@@ -107,7 +113,8 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         if (verb.needsCommand() && command.isEmpty()) {
             throw new UsageException("no command after --: " + verb.synopsis());
         }
-        return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, restoreMode, quiet, cold, command == null ? List.of() : command);
+        return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, restoreMode, quiet, cold, command == null ? List.of() : command,
+                restoreTimeout);
     }
 
     private static Path imageDirectory(String value) throws UsageException {

@@ -55,6 +55,7 @@ final class RunVerb implements Verb {
     private String gpuMap;
     private Duration pidWait;
     private RestoreMode restoreMode; // null: RestoreMode.choose decides
+    private Duration restoreTimeout; // null: RestoreTimeout.limit decides from the image
     private String dumpTimeout; // seconds, handed to the cold app (LaunchHandoff.DUMP_TIMEOUT_ENV)
     private boolean subreaper; // see subreaping()
     private List<String> command;
@@ -76,7 +77,7 @@ final class RunVerb implements Verb {
     @Override
     public String synopsis() {
         return "run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS]"
-                + " [--restore-mode eager|lazy] [--quiet] [--cold]"
+                + " [--restore-mode eager|lazy] [--restore-timeout SECONDS] [--quiet] [--cold]"
                 + " -- COMMAND...";
     }
 
@@ -89,7 +90,8 @@ final class RunVerb implements Verb {
     @Override
     public Set<LaunchArguments.Flag> flags() {
         return EnumSet.of(LaunchArguments.Flag.IMAGE, LaunchArguments.Flag.PID_WAIT, LaunchArguments.Flag.GPU_MAP,
-                LaunchArguments.Flag.DUMP_TIMEOUT, LaunchArguments.Flag.RESTORE_MODE, LaunchArguments.Flag.QUIET, LaunchArguments.Flag.COLD);
+                LaunchArguments.Flag.DUMP_TIMEOUT, LaunchArguments.Flag.RESTORE_MODE, LaunchArguments.Flag.QUIET, LaunchArguments.Flag.COLD,
+                LaunchArguments.Flag.RESTORE_TIMEOUT);
     }
 
     @Override
@@ -107,6 +109,7 @@ final class RunVerb implements Verb {
         this.cold = args.cold();
         this.dumpTimeout = args.dumpTimeout();
         this.restoreMode = args.restoreMode();
+        this.restoreTimeout = args.restoreTimeout();
         Optional<String> jdkProblem = JavaVersionCheck.problem(command);
         if (jdkProblem.isPresent()) {
             console.error(jdkProblem.get());
@@ -211,9 +214,11 @@ final class RunVerb implements Verb {
         // our zombie) only during the next one.
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         subreaping(true, childrenBefore);
+        RestoreTimeout timeout = RestoreTimeout.start(RestoreTimeout.limit(restoreTimeout, meta), childrenBefore);
         try {
-            return restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore);
+            return restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore, timeout);
         } finally {
+            timeout.stop();
             subreaping(false, childrenBefore);
         }
     }
@@ -249,7 +254,7 @@ final class RunVerb implements Verb {
     }
 
     private OptionalInt restoreAttempts(ImageStore.Image image, LibCriu criu, ImageMetadata meta, Path work,
-            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore) {
+            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore, RestoreTimeout timeout) {
         int logLevel = Integer.getInteger("cryo.criu.logLevel", 2);
         RestoreMode mode = RestoreMode.choose(restoreMode, meta, criu.location(), console::say);
         phase("restoreMode");
@@ -288,6 +293,11 @@ final class RunVerb implements Verb {
                 }
                 phase("prepareRequest");
                 int child = request.restoreChild();
+                timeout.stop();
+                if (timeout.fired()) { // it returned just as the limit passed: the tree is being killed
+                    closeAll(fds);
+                    return timedOut(image, timeout, work, restoreRequest, lazy, childrenBefore);
+                }
                 phase("criuRestore");
                 Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
                 keep.add(child);
@@ -321,6 +331,9 @@ final class RunVerb implements Verb {
                 // A restore that failed leaves the restored root, our child, as a zombie holding
                 // the PID the next attempt (and the cold start's own checkpoint) needs.
                 ProcessFacts.reapZombieChildren(childrenBefore);
+                if (timeout.fired()) {
+                    return timedOut(image, timeout, work, restoreRequest, lazy, childrenBefore);
+                }
                 boolean retry = pidInUse(e) && System.nanoTime() < deadline;
                 Optional<Path> lazyLog = lazy != null ? lazy.abandon(!retry) : Optional.empty();
                 if (retry) {
@@ -343,12 +356,36 @@ final class RunVerb implements Verb {
                 if (lazy != null) {
                     lazy.abandon(true);
                 }
+                ProcessFacts.reapZombieChildren(childrenBefore);
+                if (timeout.fired()) {
+                    return timedOut(image, timeout, work, restoreRequest, null, childrenBefore);
+                }
                 ImageStore.markBad(image.dir(), "its restore failed: " + e);
                 LaunchHandoff.removeRestoreRequest(restoreRequest);
                 console.say("restore of image " + image.id() + " failed: " + e + ". Starting cold instead.");
                 return OptionalInt.empty();
             }
         }
+    }
+
+    /** The restore ran past its limit and was killed: the image is marked bad, nothing of the attempt is left. */
+    private OptionalInt timedOut(ImageStore.Image image, RestoreTimeout timeout, Path work, Path restoreRequest,
+            LazyRestore lazy, Set<Integer> childrenBefore) {
+        timeout.killNewChildren();
+        if (lazy != null) {
+            lazy.abandon(true);
+        }
+        ProcessFacts.reapZombieChildren(childrenBefore);
+        String why = "its restore did not finish within " + timeout.limit().toMillis() / 1000.0 + " s and was killed"
+                + " (--restore-timeout, -D" + RestoreTimeout.PROPERTY + "; the default is 10 times the image's dump time,"
+                + " at least " + RestoreTimeout.FLOOR.toSeconds() + " s)";
+        ImageStore.markBad(image.dir(), why);
+        Path log = keepLog(work, image);
+        ImageStore.deleteTree(work);
+        LaunchHandoff.removeRestoreRequest(restoreRequest);
+        console.say("restore of image " + image.id() + " failed: " + why + ". It is marked bad and will be replaced."
+                + (log != null ? "\n  CRIU's log: " + log : "") + "\n  Starting cold instead.");
+        return OptionalInt.empty();
     }
 
     private static boolean pidInUse(CriuException e) {
