@@ -32,16 +32,18 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The manifest of one image, {@value #FILE_NAME}: every file of the image (CRIU's files, stored
- * files, GPU memory files, device memory files; logs aside) with its size and the SHA-256 of each
+ * files, GPU memory files, device memory files; logs aside) with its size and a digest of each
  * {@value #CHUNK_BYTES}-byte piece, and the SHA-256 of the image's {@link ImageMetadata} file.
  * Written by {@link ImageStore#commit} after the metadata, as the commit point: an image is whole
  * only with a manifest that reads back and whose metadata digest matches, and an image without one
  * is never restored.
  *
  * <p>Pieces, not whole files, so that one large pages file is hashed and checked by several threads.
- * SHA-256 because it runs at 1.2-1.3 GB/s per core with the CPU's SHA extensions (JDK 25 uses them),
- * a cryptographic digest that an HMAC can vouch for; CRC32C (5.5 GB/s) would catch flipped bytes too
- * but not a forged file.
+ * The pieces' digest is CRC32C, unless a key is set: it catches flipped bytes, truncation and torn
+ * writes, and costs 65 ms for a 335 MB pages file in a fresh JVM on 2 cores (SHA-256: 230-440 ms,
+ * though JDK 25 uses the CPU's SHA extensions; SHA-512/256 and SHA3-256 slower still), which is
+ * paid at every checkpoint and every restore. With a key it is SHA-256: a CRC can be forged, and the
+ * HMAC then vouches for digests that cannot.
  *
  * <p>Device memory files are listed with their sizes only: their contents carry a CRC32C per chunk
  * in the metadata (so under the manifest's metadata digest), checked while they are read back
@@ -51,10 +53,13 @@ import javax.crypto.spec.SecretKeySpec;
  * key, and an image without a valid one is refused: a store that others can write then cannot hand
  * the launcher a forged image (the metadata is vouched for through its digest).
  *
+ * @param algorithm      the pieces' digest: {@value #CRC32C} or {@value #SHA256}
  * @param files          each file's size and piece digests, by name relative to the image
  * @param metadataSha256 the SHA-256 of the image's metadata file
  */
-public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
+public record ImageManifest(String algorithm, Map<String, Entry> files, String metadataSha256) {
+    public static final String CRC32C = "CRC32C";
+    public static final String SHA256 = "SHA-256";
     public static final String FILE_NAME = "cryo-manifest.properties";
     /** The environment variable that holds the key for the manifest's HMAC. */
     public static final String KEY_ENV = "CRYO_IMAGE_KEY";
@@ -66,13 +71,13 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
     /**
      * One file.
      *
-     * @param bytes  its size
-     * @param sha256 the SHA-256 of each piece, in order; empty when its contents are checked elsewhere
-     *               (device memory files: CRC32C per chunk)
+     * @param bytes   its size
+     * @param digests the digest of each piece, in order; empty when its contents are checked elsewhere
+     *                (device memory files: CRC32C per chunk)
      */
-    public record Entry(long bytes, List<String> sha256) {
+    public record Entry(long bytes, List<String> digests) {
         public Entry {
-            sha256 = List.copyOf(sha256);
+            digests = List.copyOf(digests);
         }
     }
 
@@ -87,10 +92,11 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
     }
 
     /**
-     * Hashes the files {@code files} of the image in {@code dir}, in parallel, all but those named in
-     * {@code checkedElsewhere}, and the metadata file already written there.
+     * Hashes the files {@code files} of the image in {@code dir} with {@code algorithm}, in parallel,
+     * all but those named in {@code checkedElsewhere}, and the metadata file already written there.
      */
-    public static ImageManifest of(Path dir, Set<String> files, Set<String> checkedElsewhere) throws IOException {
+    public static ImageManifest of(Path dir, Set<String> files, Set<String> checkedElsewhere, String algorithm)
+            throws IOException {
         Map<String, List<Future<String>>> pieces = new TreeMap<>();
         Map<String, Long> sizes = new TreeMap<>();
         ExecutorService pool = pool();
@@ -103,12 +109,12 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
                 if (!checkedElsewhere.contains(name)) {
                     for (long at = 0; at == 0 || at < size; at += CHUNK_BYTES) {
                         long from = at;
-                        digests.add(pool.submit(() -> digest(file, from, Math.min(size, from + CHUNK_BYTES))));
+                        digests.add(pool.submit(() -> digest(algorithm, file, from, Math.min(size, from + CHUNK_BYTES))));
                     }
                 }
                 pieces.put(name, digests);
             }
-            String metadata = digest(dir.resolve(ImageMetadata.FILE_NAME), 0,
+            String metadata = digest(SHA256, dir.resolve(ImageMetadata.FILE_NAME), 0,
                     Files.size(dir.resolve(ImageMetadata.FILE_NAME)));
             Map<String, Entry> entries = new TreeMap<>();
             for (Map.Entry<String, List<Future<String>>> e : pieces.entrySet()) {
@@ -118,7 +124,7 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
                 }
                 entries.put(e.getKey(), new Entry(sizes.get(e.getKey()), digests));
             }
-            return new ImageManifest(entries, metadata);
+            return new ImageManifest(algorithm, entries, metadata);
         } finally {
             pool.shutdownNow();
         }
@@ -132,7 +138,7 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
         m.forEach(p::setProperty);
         Path tmp = dir.resolve(FILE_NAME + ".tmp");
         try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-            p.store(w, "Cryo image manifest: SHA-256 of every " + CHUNK_BYTES + "-byte piece of each file");
+            p.store(w, "Cryo image manifest: the " + algorithm + " of every " + CHUNK_BYTES + "-byte piece of each file");
         }
         Permissions.ownerOnlyFile(tmp);
         Files.move(tmp, dir.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE);
@@ -170,6 +176,10 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
                 throw new IOException("its " + FILE_NAME + "'s HMAC does not match " + KEY_ENV + " (made with another"
                         + " key, or changed since)");
             }
+            if (!SHA256.equals(m.get("algorithm"))) {
+                throw new IOException("its " + FILE_NAME + " has " + m.get("algorithm") + " digests, which a key cannot"
+                        + " vouch for (" + KEY_ENV + " is set): only SHA-256 images are restored");
+            }
         }
         ImageManifest manifest;
         try {
@@ -178,7 +188,7 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
             throw new IOException("its " + FILE_NAME + " is damaged: " + e, e);
         }
         Path metadata = dir.resolve(ImageMetadata.FILE_NAME);
-        String actual = Files.isRegularFile(metadata) ? digest(metadata, 0, Files.size(metadata)) : "none";
+        String actual = Files.isRegularFile(metadata) ? digest(SHA256, metadata, 0, Files.size(metadata)) : "none";
         if (!actual.equals(manifest.metadataSha256())) {
             throw new IOException("its " + ImageMetadata.FILE_NAME + " was changed after the image was made (its"
                     + " SHA-256 is not the one in " + FILE_NAME + ")");
@@ -206,14 +216,14 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
                     return Optional.of(e.getKey() + " is " + size + " bytes, its manifest says " + e.getValue().bytes()
                             + " (truncated or changed)");
                 }
-                List<String> expected = e.getValue().sha256();
+                List<String> expected = e.getValue().digests();
                 for (int n = 0; n < expected.size(); n++) {
                     long from = n * CHUNK_BYTES;
                     String want = expected.get(n);
                     checks.add(pool.submit(() -> {
-                        String got = digest(file, from, Math.min(size, from + CHUNK_BYTES));
+                        String got = digest(algorithm, file, from, Math.min(size, from + CHUNK_BYTES));
                         return got.equals(want) ? Optional.<String>empty()
-                                : Optional.of(e.getKey() + " differs from its manifest (the SHA-256 of bytes " + from
+                                : Optional.of(e.getKey() + " differs from its manifest (the " + algorithm + " of bytes " + from
                                         + "-" + Math.min(size, from + CHUNK_BYTES) + " is not the one recorded):"
                                         + " changed or damaged since the checkpoint");
                     }));
@@ -255,18 +265,19 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
     private Map<String, String> toProperties() {
         Map<String, String> m = new TreeMap<>();
         m.put("format", Integer.toString(FORMAT));
-        m.put("algorithm", "SHA-256");
+        m.put("algorithm", algorithm);
         m.put("chunk.bytes", Long.toString(CHUNK_BYTES));
         m.put("metadata.sha256", metadataSha256);
         files.forEach((name, e) -> {
             m.put("file." + name + ".bytes", Long.toString(e.bytes()));
-            m.put("file." + name + ".sha256", e.sha256().isEmpty() ? "-" : String.join(",", e.sha256()));
+            m.put("file." + name + ".digests", e.digests().isEmpty() ? "-" : String.join(",", e.digests()));
         });
         return m;
     }
 
     private static ImageManifest fromProperties(Map<String, String> m) {
-        if (!Integer.toString(FORMAT).equals(m.get("format")) || !"SHA-256".equals(m.get("algorithm"))
+        String algorithm = m.get("algorithm");
+        if (!Integer.toString(FORMAT).equals(m.get("format")) || !(CRC32C.equals(algorithm) || SHA256.equals(algorithm))
                 || !Long.toString(CHUNK_BYTES).equals(m.get("chunk.bytes"))) {
             throw new IllegalArgumentException("format " + m.get("format") + ", " + m.get("algorithm") + " in pieces of "
                     + m.get("chunk.bytes") + " bytes; this Cryo reads format " + FORMAT);
@@ -275,7 +286,7 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
         m.forEach((k, v) -> {
             if (k.startsWith("file.") && k.endsWith(".bytes")) {
                 String name = k.substring(5, k.length() - 6);
-                String digests = m.get("file." + name + ".sha256");
+                String digests = m.get("file." + name + ".digests");
                 if (digests == null) {
                     throw new IllegalArgumentException("no digest for " + name);
                 }
@@ -287,7 +298,7 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
         if (metadata == null) {
             throw new IllegalArgumentException("no metadata.sha256");
         }
-        return new ImageManifest(files, metadata);
+        return new ImageManifest(algorithm, files, metadata);
     }
 
     /** HMAC-SHA256 of the entries, sorted, as {@code key=value} lines. */
@@ -302,12 +313,17 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
         }
     }
 
-    private static String digest(Path file, long from, long to) throws IOException {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError("every JDK has SHA-256", e);
+    private static String digest(String algorithm, Path file, long from, long to) throws IOException {
+        MessageDigest sha = null;
+        java.util.zip.CRC32C crc = null;
+        if (SHA256.equals(algorithm)) {
+            try {
+                sha = MessageDigest.getInstance(SHA256);
+            } catch (NoSuchAlgorithmException e) {
+                throw new AssertionError("every JDK has SHA-256", e);
+            }
+        } else {
+            crc = new java.util.zip.CRC32C();
         }
         ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
         try (FileChannel ch = FileChannel.open(file)) {
@@ -318,10 +334,14 @@ public record ImageManifest(Map<String, Entry> files, String metadataSha256) {
                     throw new IOException(file.getFileName() + " ends at " + at + ", before " + to);
                 }
                 at += n;
-                sha.update(buf.flip());
+                if (sha != null) {
+                    sha.update(buf.flip());
+                } else {
+                    crc.update(buf.flip());
+                }
             }
         }
-        return HEX.formatHex(sha.digest());
+        return sha != null ? HEX.formatHex(sha.digest()) : HEX.toHexDigits((int) crc.getValue());
     }
 
     /** Threads for hashing: one per core, at most 8 (the disk, not the cores, bounds more). */

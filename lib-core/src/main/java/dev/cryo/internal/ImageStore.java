@@ -71,7 +71,7 @@ public final class ImageStore {
     /**
      * Makes the temporary image final: owner-only permissions, the list of its files and their
      * sizes added to {@code metadata}, metadata written, then its {@link ImageManifest} (hashed in
-     * parallel, signed with {@value ImageManifest#KEY_ENV} when set) last, then one rename.
+     * parallel: CRC32C, or SHA-256 signed with {@value ImageManifest#KEY_ENV} when set) last, then one rename.
      */
     public Path commit(Path tmp, ImageMetadata metadata) throws IOException {
         Permissions.ownerOnlyTree(tmp);
@@ -94,7 +94,9 @@ public final class ImageStore {
                 deviceMemoryFiles.add(DeviceMemoryFiles.file(dir, f).getFileName().toString());
             }
         }
-        ImageManifest.of(dir, metadata.files().keySet(), deviceMemoryFiles).write(dir, ImageManifest.keyFromEnvironment());
+        java.util.Optional<byte[]> key = ImageManifest.keyFromEnvironment();
+        ImageManifest.of(dir, metadata.files().keySet(), deviceMemoryFiles,
+                key.isPresent() ? ImageManifest.SHA256 : ImageManifest.CRC32C).write(dir, key);
     }
 
     /** Removes a temporary image after a failure, keeping CRIU's log as {@value #FAILED_LOG}. */

@@ -30,7 +30,7 @@ class ImageManifestTest {
         ImageStore.Image image = commit(new ImageStore(dir.resolve("s")), "20260101T000000Z-aa");
         ImageManifest m = ImageManifest.read(image.dir(), Optional.empty());
         assertEquals(java.util.Set.of("inventory.img", "pages-1.img"), m.files().keySet());
-        assertEquals(1, m.files().get("pages-1.img").sha256().size());
+        assertEquals(1, m.files().get("pages-1.img").digests().size());
         assertEquals(Optional.empty(), image.contentMismatch().join());
     }
 
@@ -45,15 +45,24 @@ class ImageManifestTest {
         Files.write(tmp.resolve("pages-1.img"), pages);
         store.commit(tmp, TestImages.metadata("20260101T000000Z-bb", "k"));
         ImageStore.Image image = store.images().get(0);
-        assertEquals(3, ImageManifest.read(image.dir(), Optional.empty()).files().get("pages-1.img").sha256().size());
+        assertEquals(3, ImageManifest.read(image.dir(), Optional.empty()).files().get("pages-1.img").digests().size());
         try (FileChannel ch = FileChannel.open(image.dir().resolve("pages-1.img"), StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) ~pages[(int) ImageManifest.CHUNK_BYTES + 7]}),
                     ImageManifest.CHUNK_BYTES + 7);
         }
         assertTrue(image.defect().isEmpty(), "sizes are unchanged: only reading finds it");
         String why = image.contentMismatch().join().orElseThrow();
-        assertTrue(why.startsWith("pages-1.img differs from its manifest (the SHA-256 of bytes " + ImageManifest.CHUNK_BYTES
+        assertTrue(why.startsWith("pages-1.img differs from its manifest (the CRC32C of bytes " + ImageManifest.CHUNK_BYTES
                 + "-" + 2 * ImageManifest.CHUNK_BYTES), why);
+        ImageManifest sha = ImageManifest.of(image.dir(), image.metadata().files().keySet(), java.util.Set.of(),
+                ImageManifest.SHA256);
+        sha.write(image.dir(), Optional.empty()); // taken after the flip: matches; flip it back
+        try (FileChannel ch = FileChannel.open(image.dir().resolve("pages-1.img"), StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[] {pages[(int) ImageManifest.CHUNK_BYTES + 7]}),
+                    ImageManifest.CHUNK_BYTES + 7);
+        }
+        String shaWhy = sha.mismatch(image.dir()).orElseThrow();
+        assertTrue(shaWhy.startsWith("pages-1.img differs from its manifest (the SHA-256 of bytes"), shaWhy);
     }
 
     @Test
@@ -76,7 +85,12 @@ class ImageManifestTest {
         IOException unsigned = assertThrows(IOException.class, () -> ImageManifest.read(image.dir(), key));
         assertTrue(unsigned.getMessage().contains("carries no HMAC, and CRYO_IMAGE_KEY is set"), unsigned::getMessage);
 
-        ImageManifest m = ImageManifest.read(image.dir(), Optional.empty());
+        ImageManifest.read(image.dir(), Optional.empty()).write(image.dir(), key);
+        IOException crc = assertThrows(IOException.class, () -> ImageManifest.read(image.dir(), key));
+        assertTrue(crc.getMessage().contains("has CRC32C digests, which a key cannot vouch for"), crc::getMessage);
+
+        ImageManifest m = ImageManifest.of(image.dir(), image.metadata().files().keySet(), java.util.Set.of(),
+                ImageManifest.SHA256);
         m.write(image.dir(), key);
         assertEquals(m, ImageManifest.read(image.dir(), key));
         IOException other = assertThrows(IOException.class,
