@@ -112,11 +112,7 @@ class IntegrityEndToEndTest {
     @DisplayName("a truncated pages file with its size edited in the metadata: refused, the metadata was changed")
     void truncatedWithEditedMetadata() throws Exception {
         Path image = firstImage(Map.of());
-        Path pages = largestPages(image);
-        long half = truncate(pages);
-        Path meta = image.resolve(ImageMetadata.FILE_NAME);
-        Files.writeString(meta, Files.readString(meta).replaceAll("file\\." + pages.getFileName() + "=\\d+",
-                "file." + pages.getFileName() + "=" + half));
+        truncateWithMetadata(image);
         Result r = run(launcher(store(), List.of(), APP), dir, "truncated");
         assertEquals(0, r.exit(), r::toString);
         assertTrue(r.err().contains("image " + id(image) + " cannot be used: its " + ImageMetadata.FILE_NAME
@@ -125,12 +121,17 @@ class IntegrityEndToEndTest {
         assertEquals(2, images(store()).size(), r::toString);
     }
 
-    private static long truncate(Path file) throws Exception {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            long half = ch.size() / 2 / 4096 * 4096;
+    /** Cuts the image's largest pages file in half and edits its size in the metadata to match. */
+    private static void truncateWithMetadata(Path image) throws Exception {
+        Path pages = largestPages(image);
+        long half;
+        try (FileChannel ch = FileChannel.open(pages, StandardOpenOption.WRITE)) {
+            half = ch.size() / 2 / 4096 * 4096;
             ch.truncate(half);
-            return half;
         }
+        Path meta = image.resolve(ImageMetadata.FILE_NAME);
+        Files.writeString(meta, Files.readString(meta).replaceAll("file\\." + pages.getFileName() + "=\\d+",
+                "file." + pages.getFileName() + "=" + half));
     }
 
     @Test
@@ -159,11 +160,7 @@ class IntegrityEndToEndTest {
     void hangingRestore() throws Exception {
         Path image = firstImage(Map.of());
         long pid = Long.parseLong(Files.readString(image.resolve(ImageMetadata.FILE_NAME)).replaceAll("(?s).*\npid=(\\d+).*", "$1"));
-        Path pages = largestPages(image);
-        long half = truncate(pages);
-        Path meta = image.resolve(ImageMetadata.FILE_NAME);
-        Files.writeString(meta, Files.readString(meta).replaceAll("file\\." + pages.getFileName() + "=\\d+",
-                "file." + pages.getFileName() + "=" + half));
+        truncateWithMetadata(image);
         ImageStore.seal(image, ImageMetadata.read(image)); // a fault the manifest cannot see: CRIU must be stopped
 
         Path tmp = Files.createDirectories(dir.resolve("launcher-tmp"));
