@@ -184,6 +184,12 @@ final class RunVerb implements Verb {
             return OptionalInt.empty();
         }
         phase("loadLibcriu");
+        // Before anything is taken from the image, stored files included.
+        Optional<String> changed = contents.join();
+        phase("integrity");
+        if (changed.isPresent()) {
+            return refused(image, changed.get());
+        }
         try {
             for (String path : StoredFiles.putBack(meta.storedFiles(), image.dir())) {
                 console.say("put back " + path + " as it was at checkpoint (kept in the image)");
@@ -195,11 +201,6 @@ final class RunVerb implements Verb {
         for (String path : OpenFiles.changedSameSize(meta.openFiles(), StoredFiles.paths(meta.storedFiles()))) {
             console.say("warning: " + path + " changed since the checkpoint (same size); the restored app reads the new"
                     + " contents. Keep it in the image (CheckpointOptions.storeFiles) if it must not change.");
-        }
-        Optional<String> changed = contents.join();
-        phase("integrity");
-        if (changed.isPresent()) {
-            return refused(image, changed.get());
         }
         Path restoreRequest = LaunchHandoff.writeRestoreRequest(store, pid, LaunchHandoff.parseGpuMap(gpuMap));
         long deadline = System.nanoTime() + pidWait.toNanos();
