@@ -82,6 +82,16 @@
  * meanwhile (the daemon keeps the page files open, so an image removed then is still read); should
  * the daemon fail, the launcher ends the app. {@code --restore-mode eager} restores all memory first.
  *
+ * <p>The last file written is the image's manifest, {@code cryo-manifest.properties}: each file's
+ * size and a CRC32C of each 32 MiB piece (SHA-256 under an HMAC when {@code CRYO_IMAGE_KEY} is set;
+ * then images without a valid HMAC are refused), and the metadata's SHA-256. An image without a
+ * valid manifest is never restored; the launcher checks every piece, in parallel, before it
+ * restores. An image that is refused that way, whose restore fails or runs past its limit
+ * ({@code --restore-timeout}, by default 10 times the image's dump time and at least 30 s), or whose
+ * restored app crashes is marked bad ({@code cryo-bad-image.txt}, with the reason): it never fits
+ * again, so the cold app's {@code checkpointNow()} writes a new image; the launcher keeps the
+ * newest 2 bad images for inspection and deletes older ones.
+ *
  * <h2>Which image fits</h2>
  * An image restores only where both its keys match: the build (command line and JVM options,
  * working directory, JDK, and the contents of the class path and other files named on the command

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cryo.ChildJvm.Result;
+import dev.cryo.internal.ImageMetadata;
+import dev.cryo.internal.ImageStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -265,6 +267,7 @@ class CheckpointRestoreEndToEndTest {
         Path meta = images(store()).get(0).resolve("cryo-image.properties");
         Files.writeString(meta, Files.readString(meta).replaceAll("runtime.cpuFlags=\\w+", "runtime.cpuFlags=0123456789abcdef")
                 .replaceAll("runtime.cpu=.*", "runtime.cpu=Some Other CPU"));
+        ImageStore.seal(meta.getParent(), ImageMetadata.read(meta.getParent())); // vouched for, as if made there
         Result here = run(launcher(store(), List.of(), cmd), dir, "here");
         assertTrue(here.err().contains("is for another machine: it was made on a CPU with other features (Some Other CPU"),
                 here::toString);

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cryo.ChildJvm.Result;
 import dev.cryo.internal.ImageMetadata;
+import dev.cryo.internal.ImageStore;
 import java.io.Reader;
 import java.io.Writer;
 import java.nio.file.Files;
@@ -58,12 +59,14 @@ class DeviceMemoryFilesEndToEndTest {
             p.store(w, null);
         }
         Files.write(image.resolve("device-memory-0.bin"), new byte[4096]);
+        ImageStore.seal(image, ImageMetadata.read(image)); // as if made so: the manifest vouches for the edit
+
 
         Result next = run(launcher(store, List.of(), cmd), dir, "next");
         assertEquals(0, next.exit(), next::toString);
-        assertTrue(next.err().contains("cannot restore image " + image.getFileName().toString().substring(4)
-                + ": the device memory file " + image.resolve("device-memory-0.bin") + " holds 4096 bytes, not 1048576"
-                + " (cut short). Starting cold."), next::toString);
+        assertTrue(next.err().contains("image " + image.getFileName().toString().substring(4)
+                + " refused: the device memory file " + image.resolve("device-memory-0.bin") + " holds 4096 bytes, not"
+                + " 1048576 (cut short). It is marked bad and will be replaced. Starting cold."), next::toString);
         assertFalse(next.has("CRYO RESTORED"), next::toString);
     }
 }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.cryo.ChildJvm.Result;
+import dev.cryo.internal.ImageStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -238,7 +239,9 @@ class FailureModesEndToEndTest {
     }
 
     @Test
-    @DisplayName("the PID is taken at restore: the launcher says by whom and starts cold; the image is not taken again")
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @DisplayName("the PID is held at restore: the launcher says by whom, marks the image bad and starts cold; the cold app"
+            + " writes a new image")
     void pidTaken() throws Exception {
         // The original stays alive well past its checkpoint, holding the PID its image needs.
         Path release = dir.resolve("release");
@@ -264,9 +267,12 @@ class FailureModesEndToEndTest {
                     "says its state:\n" + second);
             assertTrue(second.err().contains("parent " + original.pid()), "names its parent, the launcher:\n" + second);
             assertTrue(second.err().contains("Starting cold instead"), second::toString);
-            assertTrue(second.has("OUTCOME SKIPPED"), "started cold, and skipped the checkpoint: the image exists\n" + second);
-            assertTrue(second.err().contains("Checkpoint skipped: image"), second::toString);
-            assertEquals(1, images(store()).size());
+            assertTrue(second.has("OUTCOME CHECKPOINTED"), "started cold and replaced the bad image, not SKIPPED\n" + second);
+            assertTrue(second.err().contains("cannot be used: it was marked bad: its restore failed: the image needs PID"),
+                    second::toString);
+            assertEquals(2, images(store()).size());
+            assertTrue(Files.readString(images(store()).get(0).resolve(ImageStore.BAD_MARK)).contains("still holds it"),
+                    "the first image says why it is bad");
             assertEquals(0, ChildJvm.finish(original, dir, "original").exit());
         } finally {
             Files.writeString(release, "go");

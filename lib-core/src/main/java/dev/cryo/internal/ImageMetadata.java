@@ -20,7 +20,9 @@ import java.util.TreeMap;
  * The metadata of one image: what was dumped, from what, on what. Written into the image as
  * {@value #FILE_NAME}, a plain properties file so that a person can read it, last, so that an
  * image directory without it is never complete. This class alone knows its keys: it writes the
- * record and reads it back; everyone else reads the record.
+ * record and reads it back; everyone else reads the record. Its sibling {@link ImageManifest},
+ * written after it as the commit point, holds the SHA-256 of this file and of every file listed
+ * in {@link #files}.
  *
  * @param id          the image's id
  * @param created     when the checkpoint was taken (ISO-8601)

@@ -31,6 +31,8 @@ public final class ImageStore {
     public static final String IMAGE_PREFIX = "img-";
     public static final String TEMP_PREFIX = ".tmp-";
     public static final String FAILED_LOG = "last-failed-checkpoint.log";
+    /** The file that marks an image bad (see {@link #markBad}). */
+    public static final String BAD_MARK = "cryo-bad-image.txt";
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT);
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -68,14 +70,33 @@ public final class ImageStore {
 
     /**
      * Makes the temporary image final: owner-only permissions, the list of its files and their
-     * sizes added to {@code metadata}, metadata written last, then one rename.
+     * sizes added to {@code metadata}, metadata written, then its {@link ImageManifest} (hashed in
+     * parallel: CRC32C, or SHA-256 signed with {@value ImageManifest#KEY_ENV} when set) last, then one rename.
      */
     public Path commit(Path tmp, ImageMetadata metadata) throws IOException {
         Permissions.ownerOnlyTree(tmp);
-        metadata.withFiles(listFiles(tmp)).write(tmp);
+        ImageMetadata listed = metadata.withFiles(listFiles(tmp));
+        listed.write(tmp);
+        seal(tmp, listed);
         Path target = imagePath(metadata.id());
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         return target;
+    }
+
+    /**
+     * Writes the {@link ImageManifest} of the image in {@code dir} whose metadata, already written
+     * there, is {@code metadata}: the image's commit point.
+     */
+    public static void seal(Path dir, ImageMetadata metadata) throws IOException {
+        java.util.Set<String> deviceMemoryFiles = new java.util.HashSet<>();
+        if (!metadata.deviceMemory().isEmpty()) {
+            for (int f = 0; f < metadata.deviceMemory().files(); f++) {
+                deviceMemoryFiles.add(DeviceMemoryFiles.file(dir, f).getFileName().toString());
+            }
+        }
+        java.util.Optional<byte[]> key = ImageManifest.keyFromEnvironment();
+        ImageManifest.of(dir, metadata.files().keySet(), deviceMemoryFiles,
+                key.isPresent() ? ImageManifest.SHA256 : ImageManifest.CRC32C).write(dir, key);
     }
 
     /** Removes a temporary image after a failure, keeping CRIU's log as {@value #FAILED_LOG}. */
@@ -221,6 +242,36 @@ public final class ImageStore {
         return prefixed.size() == 1 ? Optional.of(prefixed.get(0)) : Optional.empty();
     }
 
+    /**
+     * Marks the image in {@code imageDir} bad, with {@code reason} (one line): a
+     * small file {@value #BAD_MARK} written through a rename. A bad image never fits again, so the
+     * next cold start's checkpoint replaces it; it is kept for inspection until {@link #pruneBad}.
+     */
+    public static void markBad(Path imageDir, String reason) {
+        try {
+            Path tmp = imageDir.resolve(BAD_MARK + ".tmp");
+            Files.writeString(tmp, reason.replace('\n', ' ') + "\n");
+            Permissions.ownerOnlyFile(tmp);
+            Files.move(tmp, imageDir.resolve(BAD_MARK), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            // Then it is tried again next time, and fails again the same way.
+        }
+    }
+
+    /** Deletes bad images beyond the newest {@code keep}; returns their ids. */
+    public List<String> pruneBad(int keep) {
+        List<String> removed = new ArrayList<>();
+        int kept = 0;
+        for (Image image : images()) {
+            if (image.badReason().isPresent() && ++kept > keep) {
+                deleteTree(image.dir());
+                removed.add(image.id());
+            }
+        }
+        return removed;
+    }
+
     /** Deletes temporary directories whose writer is no longer alive; returns how many. */
     public int removeStale() {
         int removed = 0;
@@ -303,12 +354,41 @@ public final class ImageStore {
             return dir.getFileName().toString().substring(IMAGE_PREFIX.length());
         }
 
-        /** Why this image cannot be restored, or empty when it is whole. */
+        /** Why it was marked bad ({@link ImageStore#markBad}), or empty when it was not. */
+        public Optional<String> badReason() {
+            try {
+                Path mark = dir.resolve(BAD_MARK);
+                return Files.isRegularFile(mark) ? Optional.of(Files.readString(mark).strip()) : Optional.empty();
+            } catch (IOException e) {
+                return Optional.of("(its " + BAD_MARK + " is unreadable)");
+            }
+        }
+
+        /**
+         * Why this image cannot be restored, or empty when it is whole: unreadable, marked bad, no
+         * valid manifest (or an HMAC that does not match {@value ImageManifest#KEY_ENV}), files
+         * missing or of another size. Only sizes: the contents are checked by {@link #contentMismatch}.
+         */
         public Optional<String> defect() {
             if (metadata == null) {
                 return Optional.of(unreadable);
             }
+            Optional<String> bad = badReason();
+            if (bad.isPresent()) {
+                return Optional.of("it was marked bad: " + bad.get());
+            }
+            ImageManifest manifest;
+            try {
+                manifest = ImageManifest.read(dir, ImageManifest.keyFromEnvironment());
+            } catch (IOException e) {
+                return Optional.of(e.getMessage());
+            }
             Map<String, Long> files = metadata.files();
+            for (String name : files.keySet()) {
+                if (!manifest.files().containsKey(name)) {
+                    return Optional.of(name + " is not in its " + ImageManifest.FILE_NAME);
+                }
+            }
             if (!files.containsKey("inventory.img")) {
                 return Optional.of("it holds no CRIU inventory.img");
             }
@@ -325,6 +405,18 @@ public final class ImageStore {
                 }
             }
             return Optional.empty();
+        }
+
+        /**
+         * Reads every file of the image and checks it against its manifest, in parallel, in the
+         * background: the first difference, naming the file, or empty when all match.
+         */
+        public java.util.concurrent.CompletableFuture<Optional<String>> contentMismatch() {
+            try {
+                return ImageManifest.read(dir, ImageManifest.keyFromEnvironment()).mismatchInBackground(dir);
+            } catch (IOException e) {
+                return java.util.concurrent.CompletableFuture.completedFuture(Optional.of(e.getMessage()));
+            }
         }
     }
 }

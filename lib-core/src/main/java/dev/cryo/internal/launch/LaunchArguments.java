@@ -14,7 +14,8 @@ import java.util.Locale;
  * that is a file, or a missing {@code --} is a {@link UsageException} with a one-line message.
  */
 record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpTimeout, RestoreMode restoreMode,
-        boolean quiet, boolean cold, List<String> command, List<String> ids, int keep, long maxBytes, boolean json) {
+        boolean quiet, boolean cold, List<String> command, List<String> ids, int keep, long maxBytes, boolean json,
+        Duration restoreTimeout) {
     static final Duration DEFAULT_PID_WAIT = Duration.ofSeconds(5);
     static final int DEFAULT_KEEP = 1;
     /** {@code --max-bytes} not given. */
@@ -29,6 +30,9 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 + " ended and the checkpoint fails (default: 10 s per GB of resident memory, at least 60 s)"),
         RESTORE_MODE("--restore-mode", "eager|lazy", "lazy (the default where the kernel allows it) lets the app run at"
                 + " once while its memory is brought in; eager brings all of it in first"),
+        RESTORE_TIMEOUT("--restore-timeout", "SECONDS", "the longest a restore may take before it is killed, the image"
+                + " marked bad and the app started cold (default: -Dcryo.restore.timeout, else 10 times the image's dump"
+                + " time, at least 30 s)"),
         QUIET("--quiet", null, "print none of the launcher's own messages (errors still)"),
         COLD("--cold", null, "start COMMAND cold even when an image fits"),
         KEEP("--keep", "N", "how many of the newest images to keep per build and runtime (default 1)"),
@@ -70,6 +74,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         String gpuMap = null;
         String dumpTimeout = null;
         RestoreMode restoreMode = null;
+        Duration restoreTimeout = null; // null: RestoreTimeout decides from the image
         boolean quiet = false;
         boolean cold = false;
         List<String> command = null;
@@ -109,6 +114,8 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 case GPU_MAP -> gpuMap = gpuMap(value);
                 case DUMP_TIMEOUT -> dumpTimeout = positiveSeconds(flag, value);
                 case RESTORE_MODE -> restoreMode = restoreMode(value);
+                case RESTORE_TIMEOUT -> restoreTimeout = Duration.ofMillis(
+                        Math.round(Double.parseDouble(positiveSeconds(flag, value)) * 1000));
                 case QUIET -> quiet = true;
                 case COLD -> cold = true;
                 case KEEP -> keep = count(flag, value);
@@ -129,7 +136,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
             throw new UsageException("cryo " + verb.name() + " needs at least one image ID: " + verb.synopsis());
         }
         return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, restoreMode, quiet, cold,
-                command == null ? List.of() : command, List.copyOf(ids), keep, maxBytes, json);
+                command == null ? List.of() : command, List.copyOf(ids), keep, maxBytes, json, restoreTimeout);
     }
 
     private static int count(Flag flag, String value) throws UsageException {

@@ -45,6 +45,10 @@ import sun.misc.Signal;
 final class RunVerb implements Verb {
     private static final String[] FORWARDED_SIGNALS = {"TERM", "INT", "HUP"};
     private static final Map<String, Integer> SIGNAL_NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
+    /** Bad images kept for inspection; older ones are deleted. */
+    static final int KEEP_BAD = 2;
+    /** Signals of which a restored app that dies marks its image bad: a crash, not a stop. */
+    private static final Set<Integer> CRASH_SIGNALS = Set.of(4, 6, 7, 8, 11); // ILL ABRT BUS FPE SEGV
 
     private Console console;
     private Path store;
@@ -52,6 +56,7 @@ final class RunVerb implements Verb {
     private String gpuMap;
     private Duration pidWait;
     private RestoreMode restoreMode; // null: RestoreMode.choose decides
+    private Duration restoreTimeout; // null: RestoreTimeout.limit decides from the image
     private String dumpTimeout; // seconds, handed to the cold app (LaunchHandoff.DUMP_TIMEOUT_ENV)
     private boolean subreaper; // see subreaping()
     private List<String> command;
@@ -73,7 +78,7 @@ final class RunVerb implements Verb {
     @Override
     public String synopsis() {
         return "run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--dump-timeout SECONDS]"
-                + " [--restore-mode eager|lazy] [--quiet] [--cold]"
+                + " [--restore-mode eager|lazy] [--restore-timeout SECONDS] [--quiet] [--cold]"
                 + " -- COMMAND...";
     }
 
@@ -86,7 +91,8 @@ final class RunVerb implements Verb {
     @Override
     public Set<LaunchArguments.Flag> flags() {
         return EnumSet.of(LaunchArguments.Flag.IMAGE, LaunchArguments.Flag.PID_WAIT, LaunchArguments.Flag.GPU_MAP,
-                LaunchArguments.Flag.DUMP_TIMEOUT, LaunchArguments.Flag.RESTORE_MODE, LaunchArguments.Flag.QUIET, LaunchArguments.Flag.COLD);
+                LaunchArguments.Flag.DUMP_TIMEOUT, LaunchArguments.Flag.RESTORE_MODE, LaunchArguments.Flag.QUIET, LaunchArguments.Flag.COLD,
+                LaunchArguments.Flag.RESTORE_TIMEOUT);
     }
 
     @Override
@@ -104,6 +110,7 @@ final class RunVerb implements Verb {
         this.cold = args.cold();
         this.dumpTimeout = args.dumpTimeout();
         this.restoreMode = args.restoreMode();
+        this.restoreTimeout = args.restoreTimeout();
         Optional<String> jdkProblem = JavaVersionCheck.problem(command);
         if (jdkProblem.isPresent()) {
             console.error(jdkProblem.get());
@@ -117,6 +124,11 @@ final class RunVerb implements Verb {
         int stale = images.removeStale();
         if (stale > 0) {
             console.say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
+        }
+        List<String> pruned = images.pruneBad(KEEP_BAD);
+        if (!pruned.isEmpty()) {
+            console.say("removed bad image(s) " + String.join(", ", pruned) + " (the newest " + KEEP_BAD
+                    + " bad ones are kept for inspection)");
         }
         if (!cold) {
             Optional<ImageStore.Image> fit = choose(images, build);
@@ -155,12 +167,13 @@ final class RunVerb implements Verb {
     private OptionalInt restore(ImageStore.Image image) {
         ImageMetadata meta = image.metadata();
         int pid = (int) meta.process().pid();
+        // Every file against the image's manifest, in parallel, while the launcher prepares the restore.
+        java.util.concurrent.CompletableFuture<Optional<String>> contents = image.contentMismatch();
         // The device memory files first: a missing or short one means a cold start, and reading
         // them ahead now overlaps the disk with CRIU's restore.
         Optional<String> deviceMemory = DeviceMemoryFiles.problem(meta.deviceMemory(), image.dir());
         if (deviceMemory.isPresent()) {
-            console.say("cannot restore image " + image.id() + ": " + deviceMemory.get() + ". Starting cold.");
-            return OptionalInt.empty();
+            return refused(image, deviceMemory.get());
         }
         DeviceMemoryFiles.readAhead(meta.deviceMemory(), image.dir());
         phase("deviceMemoryCheck");
@@ -172,6 +185,12 @@ final class RunVerb implements Verb {
             return OptionalInt.empty();
         }
         phase("loadLibcriu");
+        // Before anything is taken from the image, stored files included.
+        Optional<String> changed = contents.join();
+        phase("integrity");
+        if (changed.isPresent()) {
+            return refused(image, changed.get());
+        }
         try {
             for (String path : StoredFiles.putBack(meta.storedFiles(), image.dir())) {
                 console.say("put back " + path + " as it was at checkpoint (kept in the image)");
@@ -197,11 +216,21 @@ final class RunVerb implements Verb {
         // our zombie) only during the next one.
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         subreaping(true, childrenBefore);
+        RestoreTimeout timeout = RestoreTimeout.start(RestoreTimeout.limit(restoreTimeout, meta), childrenBefore);
         try {
-            return restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore);
+            return restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore, timeout);
         } finally {
+            timeout.stop();
             subreaping(false, childrenBefore);
         }
+    }
+
+    /** Refuses a damaged image: marked bad with {@code why}, so that the cold app's checkpoint replaces it. */
+    private OptionalInt refused(ImageStore.Image image, String why) {
+        ImageStore.markBad(image.dir(), why);
+        console.say("image " + image.id() + " refused: " + why + ". It is marked bad and will be replaced."
+                + " Starting cold.");
+        return OptionalInt.empty();
     }
 
     /**
@@ -227,7 +256,7 @@ final class RunVerb implements Verb {
     }
 
     private OptionalInt restoreAttempts(ImageStore.Image image, LibCriu criu, ImageMetadata meta, Path work,
-            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore) {
+            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore, RestoreTimeout timeout) {
         int logLevel = Integer.getInteger("cryo.criu.logLevel", 2);
         RestoreMode mode = RestoreMode.choose(restoreMode, meta, criu.location(), console::say);
         phase("restoreMode");
@@ -270,6 +299,11 @@ final class RunVerb implements Verb {
                         ProgressLine.restoreOf(pid, meta.process().residentBytes()))) {
                     child = request.restoreChild();
                 }
+                timeout.stop();
+                if (timeout.fired()) { // it returned just as the limit passed: the tree is being killed
+                    closeAll(fds);
+                    return timedOut(image, timeout, work, restoreRequest, lazy, childrenBefore);
+                }
                 phase("criuRestore");
                 Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
                 keep.add(child);
@@ -288,6 +322,12 @@ final class RunVerb implements Verb {
                 closeAll(fds);
                 fds.clear();
                 int status = waitForRestored(child);
+                if (CRASH_SIGNALS.contains(status - 128)) {
+                    ImageStore.markBad(image.dir(), "the app restored from it died of signal " + (status - 128)
+                            + " (a crash)");
+                    console.say("the app restored from image " + image.id() + " crashed (signal " + (status - 128)
+                            + "): the image is marked bad, and the next cold start's checkpoint replaces it");
+                }
                 if (lazy != null) {
                     lazy.finish();
                 }
@@ -298,6 +338,9 @@ final class RunVerb implements Verb {
                 // A restore that failed leaves the restored root, our child, as a zombie holding
                 // the PID the next attempt (and the cold start's own checkpoint) needs.
                 ProcessFacts.reapZombieChildren(childrenBefore);
+                if (timeout.fired()) {
+                    return timedOut(image, timeout, work, restoreRequest, lazy, childrenBefore);
+                }
                 boolean retry = pidInUse(e) && System.nanoTime() < deadline;
                 Optional<Path> lazyLog = lazy != null ? lazy.abandon(!retry) : Optional.empty();
                 if (retry) {
@@ -305,6 +348,9 @@ final class RunVerb implements Verb {
                     continue;
                 }
                 String why = pidInUse(e) ? pidTakenMessage(takenPid(e).orElse(pid), pid) : e.getMessage();
+                if (!pidInUse(e) || ProcessFacts.holderOf(takenPid(e).orElse(pid)).isPresent()) {
+                    ImageStore.markBad(image.dir(), "its restore failed: " + why);
+                }
                 Path log = keepLog(work, image);
                 LaunchHandoff.removeRestoreRequest(restoreRequest);
                 console.say("restore of image " + image.id() + " failed after " + attempts + " attempt(s): " + why
@@ -317,6 +363,11 @@ final class RunVerb implements Verb {
                 if (lazy != null) {
                     lazy.abandon(true);
                 }
+                ProcessFacts.reapZombieChildren(childrenBefore);
+                if (timeout.fired()) {
+                    return timedOut(image, timeout, work, restoreRequest, null, childrenBefore);
+                }
+                ImageStore.markBad(image.dir(), "its restore failed: " + e);
                 LaunchHandoff.removeRestoreRequest(restoreRequest);
                 console.say("restore of image " + image.id() + " failed: " + e + ". Starting cold instead.");
                 return OptionalInt.empty();
@@ -333,6 +384,26 @@ final class RunVerb implements Verb {
         t.put("mode", mode.name().toLowerCase(Locale.ROOT));
         t.put("phases", phases);
         StepTimings.appendRestore(image.dir(), "launcher", t);
+    }
+
+    /** The restore ran past its limit and was killed: the image is marked bad, nothing of the attempt is left. */
+    private OptionalInt timedOut(ImageStore.Image image, RestoreTimeout timeout, Path work, Path restoreRequest,
+            LazyRestore lazy, Set<Integer> childrenBefore) {
+        timeout.killNewChildren();
+        if (lazy != null) {
+            lazy.abandon(true);
+        }
+        ProcessFacts.reapZombieChildren(childrenBefore);
+        String why = "its restore did not finish within " + timeout.limit().toMillis() / 1000.0 + " s and was killed"
+                + " (--restore-timeout, -D" + RestoreTimeout.PROPERTY + "; the default is 10 times the image's dump time,"
+                + " at least " + RestoreTimeout.FLOOR.toSeconds() + " s)";
+        ImageStore.markBad(image.dir(), why);
+        Path log = keepLog(work, image);
+        ImageStore.deleteTree(work);
+        LaunchHandoff.removeRestoreRequest(restoreRequest);
+        console.say("restore of image " + image.id() + " failed: " + why + ". It is marked bad and will be replaced."
+                + (log != null ? "\n  CRIU's log: " + log : "") + "\n  Starting cold instead.");
+        return OptionalInt.empty();
     }
 
     private static boolean pidInUse(CriuException e) {

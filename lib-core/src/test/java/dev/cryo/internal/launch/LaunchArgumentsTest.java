@@ -34,7 +34,8 @@ class LaunchArgumentsTest {
     @DisplayName("run: every flag and the command after --")
     void runWithEveryFlag() throws Exception {
         LaunchArguments a = parse(new RunVerb(), "--image", "imgs", "--pid-wait", "0.3", "--gpu-map", "0=1,GPU-a=GPU-b",
-                "--quiet", "--cold", "--", "java", "--cold", "-cp", "x", "Main");
+                "--restore-timeout", "7.5", "--quiet", "--cold", "--", "java", "--cold", "-cp", "x", "Main");
+        assertEquals(Duration.ofMillis(7500), a.restoreTimeout());
         assertEquals(Path.of("imgs").toAbsolutePath(), a.image());
         assertEquals(Duration.ofMillis(300), a.pidWait());
         assertEquals("0=1,GPU-a=GPU-b", a.gpuMap());
@@ -49,6 +50,7 @@ class LaunchArgumentsTest {
         LaunchArguments a = parse(new RunVerb(), "--image", dir.toString(), "--", "java");
         assertEquals(Duration.ofSeconds(5), a.pidWait());
         assertEquals(null, a.gpuMap());
+        assertEquals(null, a.restoreTimeout(), "then the image's own dump time sets it");
         assertFalse(a.quiet() || a.cold());
         assertEquals(List.of(), parse(new ListVerb(), "--image", dir.toString()).command());
     }
@@ -58,6 +60,7 @@ class LaunchArgumentsTest {
         "--pid-wait abc --image D -- java|--pid-wait needs seconds (a number from 0 to 86400, such as 5 or 0.5), not 'abc'",
         "--pid-wait -1 --image D -- java|--pid-wait needs seconds",
         "--pid-wait NaN --image D -- java|--pid-wait needs seconds",
+        "--restore-timeout 0 --image D -- java|--restore-timeout needs seconds above 0 (such as 120), not '0'",
         "--image D --gpu-map 0 -- java|--gpu-map needs OLD=NEW pairs",
         "--image D --gpu-map 0=1, -- java|--gpu-map needs OLD=NEW pairs",
         "--image D --verbose -- java|unknown flag '--verbose' for cryo run",
