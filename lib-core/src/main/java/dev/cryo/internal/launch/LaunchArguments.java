@@ -14,7 +14,7 @@ import java.util.Locale;
  * that is a file, or a missing {@code --} is a {@link UsageException} with a one-line message.
  */
 record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpTimeout, RestoreMode restoreMode,
-        boolean quiet, boolean cold, List<String> command) {
+        boolean quiet, boolean cold, List<String> command, List<String> operands) {
     static final Duration DEFAULT_PID_WAIT = Duration.ofSeconds(5);
 
     /** Every flag of every verb; each verb says which it takes. */
@@ -66,6 +66,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         boolean quiet = false;
         boolean cold = false;
         List<String> command = null;
+        List<String> operands = new java.util.ArrayList<>(); // before any --: cryo checkpoint PID
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (arg.equals("--")) {
@@ -73,6 +74,10 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 break;
             }
             Flag flag = Flag.named(arg);
+            if (flag == null && verb.takesOperands() && !arg.startsWith("-")) {
+                operands.add(arg);
+                continue;
+            }
             if (flag == null) {
                 throw new UsageException(arg.startsWith("-")
                         ? "unknown flag '" + arg + "' for cryo " + verb.name()
@@ -98,7 +103,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 case COLD -> cold = true;
             }
         }
-        if (image == null) {
+        if (image == null && verb.flags().contains(Flag.IMAGE)) {
             throw new UsageException("cryo " + verb.name() + " needs --image DIR");
         }
         if (verb.needsCommand() && command == null) {
@@ -107,7 +112,8 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         if (verb.needsCommand() && command.isEmpty()) {
             throw new UsageException("no command after --: " + verb.synopsis());
         }
-        return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, restoreMode, quiet, cold, command == null ? List.of() : command);
+        return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, restoreMode, quiet, cold,
+                command == null ? List.of() : command, List.copyOf(operands));
     }
 
     private static Path imageDirectory(String value) throws UsageException {

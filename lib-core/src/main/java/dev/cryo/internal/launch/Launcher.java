@@ -13,6 +13,7 @@ import java.util.Optional;
  * <pre>
  * cryo run --image DIR [--pid-wait SECONDS] [--gpu-map OLD=NEW,...] [--quiet] [--cold] -- COMMAND...
  * cryo list --image DIR [-- COMMAND...]
+ * cryo checkpoint [--quiet] PID
  * cryo --help
  * </pre>
  *
@@ -40,7 +41,7 @@ public final class Launcher {
 
     /** The verbs, new for each run (a verb may keep state while it runs). */
     static List<Verb> verbs() {
-        return List.of(new RunVerb(), new ListVerb());
+        return List.of(new RunVerb(), new ListVerb(), new CheckpointVerb());
     }
 
     int run(String[] args) {
@@ -97,7 +98,7 @@ public final class Launcher {
         for (Verb v : verbs()) {
             String[] lines = v.description().split("\n");
             for (int i = 0; i < lines.length; i++) {
-                b.append(String.format(Locale.ROOT, "  %-6s%s%n", i == 0 ? v.name() : "", lines[i]));
+                b.append(String.format(Locale.ROOT, "  %-11s%s%n", i == 0 ? v.name() : "", lines[i]));
             }
         }
         b.append("flags:\n");
@@ -108,7 +109,8 @@ public final class Launcher {
         b.append(String.format(Locale.ROOT, "  %-23s%s%n", "--help", "this text"));
         b.append("Environment: CRYO_HOME (default ~/.cryo), CRYO_CRIU and CRYO_CRIU_LIB (the CRIU to use),\n"
                 + "CRYO_NO_AOT=1 (bin/cryo starts without its AOT cache).\n");
-        b.append("Exit status: the app's own (run), 2 for a command line that cannot be run.\n");
+        b.append("Exit status: the app's own (run); checkpoint: 0 checkpointed, 3 skipped, 1 failed;"
+                + " 2 for a command line that cannot be run.\n");
         return b.toString();
     }
 }

@@ -23,6 +23,11 @@ interface Verb {
     /** Whether a command after {@code --} is required (else optional). */
     boolean needsCommand();
 
+    /** Whether it takes words before any {@code --} that are not flags ({@code cryo checkpoint PID}). */
+    default boolean takesOperands() {
+        return false;
+    }
+
     /** Runs the verb; returns the launcher's exit status. */
     int run(LaunchArguments args, Console console);
 }
