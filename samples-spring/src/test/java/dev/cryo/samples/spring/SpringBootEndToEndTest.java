@@ -31,10 +31,10 @@ class SpringBootEndToEndTest {
 
     private List<String> app(int port, String... more) {
         List<String> cmd = new ArrayList<>(List.of(JAVA.toString(), "--enable-native-access=ALL-UNNAMED"));
-        cmd.addAll(List.of(more).stream().filter(a -> a.startsWith("-D")).toList());
+        cmd.addAll(List.of(more).stream().filter(a -> !a.startsWith("--")).toList()); // JVM options
         cmd.addAll(List.of("-cp", CLASS_PATH, GreetingApp.class.getName(), "--server.port=" + port,
                 "--spring.main.banner-mode=off", "--server.address=127.0.0.1"));
-        cmd.addAll(List.of(more).stream().filter(a -> a.startsWith("--")).toList());
+        cmd.addAll(List.of(more).stream().filter(a -> a.startsWith("--")).toList()); // the app's
         return cmd;
     }
 
@@ -50,8 +50,20 @@ class SpringBootEndToEndTest {
         return pb.start();
     }
 
-    private String output(String name) throws IOException {
-        return Files.readString(dir.resolve(name + ".out")) + "\n--- stderr\n" + Files.readString(dir.resolve(name + ".err"));
+    private String output(String name) {
+        try {
+            return Files.readString(dir.resolve(name + ".out")) + "\n--- stderr\n" + Files.readString(dir.resolve(name + ".err"));
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
+    private static long pid(String ready) {
+        return Long.parseLong(ready.replaceAll(".*pid=(\\d+).*", "$1"));
+    }
+
+    private static String token(String ready) {
+        return ready.replaceAll(".*token=(\\S+).*", "$1");
     }
 
     private String awaitLine(Process p, String name, String prefix) throws Exception {
@@ -123,8 +135,8 @@ class SpringBootEndToEndTest {
             figure("onRefresh: cold start to READY (checkpoint included)", cold);
             assertTrue(output("original").contains("Checkpoint image"), output("original"));
             assertEquals(1, images(), "one image");
-            long pid = Long.parseLong(ready.replaceAll(".*pid=(\\d+).*", "$1"));
-            String token = ready.replaceAll(".*token=(\\S+).*", "$1");
+            long pid = pid(ready);
+            String token = token(ready);
             assertEquals("hello a from pid=" + pid + " token=" + token + " warmups=0 restored=false",
                     GreetingApp.get(port, "/hello?name=a"));
             stop(original, pid);
@@ -135,7 +147,7 @@ class SpringBootEndToEndTest {
             assertTrue(output("restored").contains("cryo: restored image"), output("restored"));
             String answer = GreetingApp.get(port, "/hello?name=b");
             assertEquals("hello b from pid=" + pid + " token=" + token + " warmups=0 restored=true", answer,
-                    () -> { try { return output("restored"); } catch (IOException e) { return e.toString(); } });
+                    () -> output("restored"));
             figure("onRefresh: restore to first HTTP answer", restore);
         } finally {
             kill(original);
@@ -157,10 +169,10 @@ class SpringBootEndToEndTest {
             String ready = awaitLine(original, "original", "READY ");
             figure("checkpointNow: cold start to READY", cold);
             assertEquals("CHECKPOINT CHECKPOINTED warmups=200", awaitLine(original, "original", "CHECKPOINT "),
-                    () -> { try { return output("original"); } catch (IOException e) { return e.toString(); } });
+                    () -> output("original"));
             assertEquals(1, images(), "one image");
-            long pid = Long.parseLong(ready.replaceAll(".*pid=(\\d+).*", "$1"));
-            String token = ready.replaceAll(".*token=(\\S+).*", "$1");
+            long pid = pid(ready);
+            String token = token(ready);
             String before = GreetingApp.get(port, "/hello?name=a");
             assertEquals("hello a from pid=" + pid + " token=" + token + " warmups=200 restored=false", before,
                     "the original answers again after its checkpoint");
@@ -171,8 +183,46 @@ class SpringBootEndToEndTest {
             assertEquals("CHECKPOINT RESTORED warmups=200", awaitLine(restored, "restored", "CHECKPOINT "));
             String answer = GreetingApp.get(port, "/hello?name=b");
             assertEquals("hello b from pid=" + pid + " token=" + token + " warmups=200 restored=true", answer,
-                    () -> { try { return output("restored"); } catch (IOException e) { return e.toString(); } });
+                    () -> output("restored"));
             figure("checkpointNow: restore to first HTTP answer", restore);
+        } finally {
+            kill(original);
+            kill(restored);
+        }
+    }
+
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    @DisplayName("Cryo's agent with port=N: checkpointed once Tomcat listens, no checkpoint call; the restored app answers")
+    void agentOncePortListens() throws Exception {
+        int port = freePort();
+        java.nio.file.Path jar = dev.cryo.internal.launch.AgentJar.writeInto(dir.resolve("agent"));
+        List<String> app = app(port, "-javaagent:" + jar + "=port=" + port);
+        Process original = null;
+        Process restored = null;
+        try {
+            original = launch(app, "original");
+            String ready = awaitLine(original, "original", "READY ");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!output("original").contains("Cryo's agent: checkpoint CHECKPOINTED")) {
+                assertTrue(original.isAlive() && System.nanoTime() < deadline, () -> output("original"));
+                Thread.sleep(50);
+            }
+            assertEquals(1, images(), "one image");
+            long pid = pid(ready);
+            String token = token(ready);
+            assertEquals("hello a from pid=" + pid + " token=" + token + " warmups=0 restored=false",
+                    GreetingApp.get(port, "/hello?name=a"), "the original answers after its checkpoint");
+            stop(original, pid);
+
+            restored = launch(app, "restored");
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!output("restored").contains("Cryo's agent: this process was restored")) {
+                assertTrue(restored.isAlive() && System.nanoTime() < deadline, () -> output("restored"));
+                Thread.sleep(50);
+            }
+            assertEquals("hello b from pid=" + pid + " token=" + token + " warmups=0 restored=true",
+                    GreetingApp.get(port, "/hello?name=b"), () -> output("restored"));
         } finally {
             kill(original);
             kill(restored);
