@@ -52,7 +52,7 @@ final class InspectVerb implements Verb {
     }
 
     @Override
-    public boolean takesIds() {
+    public boolean takesOperands() {
         return true;
     }
 
@@ -61,14 +61,14 @@ final class InspectVerb implements Verb {
         List<ImageStore.Image> all = new ImageStore(args.image()).images();
         List<ImageStore.Image> chosen = new ArrayList<>();
         int status = 0;
-        if (args.ids().isEmpty()) {
+        if (args.operands().isEmpty()) {
             chosen.addAll(all);
             if (all.isEmpty()) {
                 console.error("no images in " + args.image());
                 status = 1;
             }
         }
-        for (String id : args.ids()) {
+        for (String id : args.operands()) {
             Optional<ImageStore.Image> image = ImageStore.named(all, id);
             if (image.isPresent()) {
                 chosen.add(image.get());

@@ -14,7 +14,7 @@ import java.util.Locale;
  * that is a file, or a missing {@code --} is a {@link UsageException} with a one-line message.
  */
 record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpTimeout, RestoreMode restoreMode,
-        boolean quiet, boolean cold, List<String> command, List<String> ids, int keep, long maxBytes, boolean json,
+        boolean quiet, boolean cold, List<String> command, List<String> operands, int keep, long maxBytes, boolean json,
         Duration restoreTimeout) {
     static final Duration DEFAULT_PID_WAIT = Duration.ofSeconds(5);
     static final int DEFAULT_KEEP = 1;
@@ -78,7 +78,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         boolean quiet = false;
         boolean cold = false;
         List<String> command = null;
-        List<String> ids = new java.util.ArrayList<>();
+        List<String> operands = new java.util.ArrayList<>(); // before any --: image IDs, a PID
         int keep = DEFAULT_KEEP;
         long maxBytes = NO_MAX_BYTES;
         boolean json = false;
@@ -89,8 +89,8 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 break;
             }
             Flag flag = Flag.named(arg);
-            if (flag == null && verb.takesIds() && !arg.startsWith("-")) {
-                ids.add(arg);
+            if (flag == null && verb.takesOperands() && !arg.startsWith("-")) {
+                operands.add(arg);
                 continue;
             }
             if (flag == null) {
@@ -123,7 +123,7 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
                 case JSON -> json = true;
             }
         }
-        if (image == null) {
+        if (image == null && verb.flags().contains(Flag.IMAGE)) {
             throw new UsageException("cryo " + verb.name() + " needs --image DIR");
         }
         if (verb.needsCommand() && command == null) {
@@ -132,11 +132,11 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         if (verb.needsCommand() && command.isEmpty()) {
             throw new UsageException("no command after --: " + verb.synopsis());
         }
-        if (verb.needsIds() && ids.isEmpty()) {
-            throw new UsageException("cryo " + verb.name() + " needs at least one image ID: " + verb.synopsis());
+        if (verb.needsOperands() && operands.isEmpty()) {
+            throw new UsageException("cryo " + verb.name() + " needs " + verb.operandName() + ": " + verb.synopsis());
         }
         return new LaunchArguments(image, pidWait, gpuMap, dumpTimeout, restoreMode, quiet, cold,
-                command == null ? List.of() : command, List.copyOf(ids), keep, maxBytes, json, restoreTimeout);
+                command == null ? List.of() : command, List.copyOf(operands), keep, maxBytes, json, restoreTimeout);
     }
 
     private static int count(Flag flag, String value) throws UsageException {

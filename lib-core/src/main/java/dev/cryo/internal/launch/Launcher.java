@@ -16,6 +16,7 @@ import java.util.Optional;
  * cryo inspect --image DIR [ID...] [--json] [-- COMMAND...]
  * cryo rm --image DIR ID...
  * cryo prune --image DIR [--keep N] [--max-bytes SIZE] [--json]
+ * cryo checkpoint [--quiet] PID
  * cryo --help
  * </pre>
  *
@@ -49,7 +50,8 @@ public final class Launcher {
 
     /** The verbs, new for each run (a verb may keep state while it runs). */
     static List<Verb> verbs() {
-        return List.of(new RunVerb(), new ListVerb(), new InspectVerb(), new RmVerb(), new PruneVerb());
+        return List.of(new RunVerb(), new ListVerb(), new InspectVerb(), new RmVerb(), new PruneVerb(),
+                new CheckpointVerb());
     }
 
     int run(String[] args) {
@@ -106,7 +108,7 @@ public final class Launcher {
         for (Verb v : verbs()) {
             String[] lines = v.description().split("\n");
             for (int i = 0; i < lines.length; i++) {
-                b.append(String.format(Locale.ROOT, "  %-8s%s%n", i == 0 ? v.name() : "", lines[i]));
+                b.append(String.format(Locale.ROOT, "  %-11s%s%n", i == 0 ? v.name() : "", lines[i]));
             }
         }
         b.append("flags:\n");
@@ -121,7 +123,7 @@ public final class Launcher {
         b.append("Environment: CRYO_HOME (default ~/.cryo), CRYO_CRIU and CRYO_CRIU_LIB (the CRIU to use),\n"
                 + "CRYO_NO_AOT=1 (bin/cryo starts without its AOT cache).\n");
         b.append("Exit status: the app's own (run); 0 done, 1 an image not found or not removed (inspect, rm,\n"
-                + "prune); 2 for a command line that cannot be run.\n");
+                + "prune); checkpoint: 0 checkpointed, 3 skipped, 1 failed; 2 for a command line that cannot be run.\n");
         return b.toString();
     }
 }

@@ -40,12 +40,12 @@ final class RmVerb implements Verb {
     }
 
     @Override
-    public boolean takesIds() {
+    public boolean takesOperands() {
         return true;
     }
 
     @Override
-    public boolean needsIds() {
+    public boolean needsOperands() {
         return true;
     }
 
@@ -55,7 +55,7 @@ final class RmVerb implements Verb {
         List<ImageStore.Image> all = store.images();
         List<Map<String, Object>> results = new ArrayList<>();
         int status = 0;
-        for (String id : args.ids()) {
+        for (String id : args.operands()) {
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("id", id);
             Optional<ImageStore.Image> image = ImageStore.named(all, id);

@@ -23,14 +23,19 @@ interface Verb {
     /** Whether a command after {@code --} is required (else optional). */
     boolean needsCommand();
 
-    /** Whether it takes image IDs as plain arguments (before any {@code --}). */
-    default boolean takesIds() {
+    /** Whether it takes plain words before any {@code --} (image IDs, {@code cryo checkpoint PID}). */
+    default boolean takesOperands() {
         return false;
     }
 
-    /** Whether at least one image ID is required. */
-    default boolean needsIds() {
+    /** Whether at least one such word is required. */
+    default boolean needsOperands() {
         return false;
+    }
+
+    /** What the words are, for the message when they are missing. */
+    default String operandName() {
+        return "at least one image ID";
     }
 
     /** Runs the verb; returns the launcher's exit status. */

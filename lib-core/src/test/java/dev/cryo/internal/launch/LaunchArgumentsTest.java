@@ -108,7 +108,7 @@ class LaunchArgumentsTest {
         err.reset();
         assertEquals(2, launcher.run(new String[] {"frobnicate"}));
         assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("cryo: unknown command 'frobnicate'; the commands are"
-                + " run, list, inspect, rm, prune"));
+                + " run, list, inspect, rm, prune, checkpoint"));
 
         assertEquals(0, launcher.run(new String[] {"--help"}));
         String help = out.toString(StandardCharsets.UTF_8);
@@ -118,5 +118,20 @@ class LaunchArgumentsTest {
         out.reset();
         assertEquals(0, launcher.run(new String[] {"run", "--help"}));
         assertEquals(help, out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    @DisplayName("checkpoint: a PID as its operand, no --image; other verbs take no operands")
+    void checkpointOperands() throws Exception {
+        LaunchArguments a = parse(new CheckpointVerb(), "--quiet", "4242");
+        assertEquals(List.of("4242"), a.operands());
+        assertTrue(a.quiet());
+        assertEquals("cryo checkpoint does not take --image", problem(new CheckpointVerb(), "--image", "x", "1"));
+        assertTrue(problem(new ListVerb(), "--image", "x", "4242").startsWith("unexpected '4242'"));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Launcher launcher = new Launcher(new PrintStream(new ByteArrayOutputStream(), true), new PrintStream(err, true));
+        assertEquals(2, launcher.run(new String[] {"checkpoint", "1", "2"}));
+        assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("cryo: checkpoint needs the process id of one"
+                + " running JVM"), err::toString);
     }
 }
