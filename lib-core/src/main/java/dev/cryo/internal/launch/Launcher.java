@@ -40,7 +40,7 @@ public final class Launcher {
 
     /** The verbs, new for each run (a verb may keep state while it runs). */
     static List<Verb> verbs() {
-        return List.of(new RunVerb(), new ListVerb());
+        return List.of(new RunVerb(), new ListVerb(), new FetchVerb());
     }
 
     int run(String[] args) {

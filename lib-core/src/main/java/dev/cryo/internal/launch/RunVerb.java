@@ -9,6 +9,7 @@ import dev.cryo.internal.JdkGenerators;
 import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
+import dev.cryo.internal.RemoteImages;
 import dev.cryo.internal.StoredFiles;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
@@ -54,6 +55,8 @@ final class RunVerb implements Verb {
     private String dumpTimeout; // seconds, handed to the cold app (LaunchHandoff.DUMP_TIMEOUT_ENV)
     private boolean subreaper; // see subreaping()
     private List<String> command;
+    private Optional<FleetImages> fleet = Optional.empty(); // --image s3://...: see FleetImages
+    private String claimKey;
     private final long startNanos = Launcher.START_NANOS;
     private final Map<String, Long> phases = new LinkedHashMap<>(); // restore-path phases, ms
     private long phaseStart = startNanos;
@@ -96,7 +99,7 @@ final class RunVerb implements Verb {
     @Override
     public int run(LaunchArguments args, Console console) {
         this.console = console;
-        this.store = args.image();
+        this.store = FleetImages.localStore(args.image());
         this.pidWait = args.pidWait();
         this.gpuMap = args.gpuMap();
         this.command = args.command();
@@ -112,12 +115,23 @@ final class RunVerb implements Verb {
         BuildKey.Parts build = BuildKey.parts(command, cwd);
         String key = build.key();
         phase("buildKey");
+        fleet = FleetImages.open(args.image(), console);
+        try {
+            claimKey = FleetImages.claimKey(build);
+            return runWith(build, key);
+        } finally {
+            fleet.ifPresent(FleetImages::close);
+        }
+    }
+
+    private int runWith(BuildKey.Parts build, String key) {
         ImageStore images = new ImageStore(store);
         int stale = images.removeStale();
         if (stale > 0) {
             console.say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
         }
         if (!cold) {
+            fleet.ifPresent(f -> f.fetchFitting(ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap))));
             Optional<ImageStore.Image> fit = choose(images, build);
             phase("chooseImage");
             if (fit.isPresent()) {
@@ -417,6 +431,11 @@ final class RunVerb implements Verb {
             console.say("warning: " + e.getMessage() + " The app starts, but its checkpoint will fail.");
         }
         new LaunchHandoff(store, key, LaunchHandoff.parseGpuMap(gpuMap), criu).into(pb.environment());
+        if (fleet.isPresent()) { // one node of the fleet publishes; the others' checkpoints are skipped
+            Optional<String> skip = fleet.get().claim(claimKey);
+            skip.ifPresentOrElse(why -> pb.environment().put(RemoteImages.SKIP_ENV, why),
+                    () -> fleet.get().publishWhenCommitted(claimKey));
+        }
         Process process;
         try {
             process = pb.start();
@@ -427,7 +446,9 @@ final class RunVerb implements Verb {
         forwardSignals((int) process.pid());
         while (true) {
             try {
-                return process.waitFor();
+                int status = process.waitFor();
+                fleet.ifPresent(FleetImages::awaitPublished);
+                return status;
             } catch (InterruptedException e) {
                 // Only a signal to the app ends the wait; the app's status is what we report.
             }
