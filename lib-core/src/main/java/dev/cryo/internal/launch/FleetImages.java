@@ -50,6 +50,10 @@ final class FleetImages implements AutoCloseable {
         if (!RemoteImages.isRemote(s)) {
             return Optional.empty();
         }
+        // The storage SDK logs through SLF4J, which has no provider in the launcher: no three-line notice.
+        if (System.getProperty("slf4j.internal.verbosity") == null) {
+            System.setProperty("slf4j.internal.verbosity", "ERROR");
+        }
         try {
             return Optional.of(new FleetImages(RemoteImages.open(s), console));
         } catch (IOException | RuntimeException e) {

@@ -55,7 +55,8 @@ final class RunVerb implements Verb {
     private String dumpTimeout; // seconds, handed to the cold app (LaunchHandoff.DUMP_TIMEOUT_ENV)
     private boolean subreaper; // see subreaping()
     private List<String> command;
-    private Optional<FleetImages> fleet = Optional.empty(); // --image s3://...: see FleetImages
+    private Path location; // --image as given: a directory, or s3://... (see FleetImages)
+    private Optional<FleetImages> fleet; // opened when first needed: a fitting cached image needs no store
     private String claimKey;
     private final long startNanos = Launcher.START_NANOS;
     private final Map<String, Long> phases = new LinkedHashMap<>(); // restore-path phases, ms
@@ -115,13 +116,23 @@ final class RunVerb implements Verb {
         BuildKey.Parts build = BuildKey.parts(command, cwd);
         String key = build.key();
         phase("buildKey");
-        fleet = FleetImages.open(args.image(), console);
+        location = args.image();
         try {
             claimKey = FleetImages.claimKey(build);
             return runWith(build, key);
         } finally {
-            fleet.ifPresent(FleetImages::close);
+            if (fleet != null) {
+                fleet.ifPresent(FleetImages::close);
+            }
         }
+    }
+
+    /** The remote store, opened now if not yet; empty when the store is a local directory or cannot be reached. */
+    private Optional<FleetImages> fleet() {
+        if (fleet == null) {
+            fleet = FleetImages.open(location, console);
+        }
+        return fleet;
     }
 
     private int runWith(BuildKey.Parts build, String key) {
@@ -131,7 +142,10 @@ final class RunVerb implements Verb {
             console.say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
         }
         if (!cold) {
-            fleet.ifPresent(f -> f.fetchFitting(ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap))));
+            ImageFit fits = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap));
+            if (!store.equals(location) && fits.newestFitting(images.images()).isEmpty()) {
+                fleet().ifPresent(f -> f.fetchFitting(fits)); // nothing fitting cached: look in the store
+            }
             Optional<ImageStore.Image> fit = choose(images, build);
             phase("chooseImage");
             if (fit.isPresent()) {
@@ -431,7 +445,7 @@ final class RunVerb implements Verb {
             console.say("warning: " + e.getMessage() + " The app starts, but its checkpoint will fail.");
         }
         new LaunchHandoff(store, key, LaunchHandoff.parseGpuMap(gpuMap), criu).into(pb.environment());
-        if (fleet.isPresent()) { // one node of the fleet publishes; the others' checkpoints are skipped
+        if (!store.equals(location) && fleet().isPresent()) { // one node publishes; the others' checkpoints are skipped
             Optional<String> skip = fleet.get().claim(claimKey);
             skip.ifPresentOrElse(why -> pb.environment().put(RemoteImages.SKIP_ENV, why),
                     () -> fleet.get().publishWhenCommitted(claimKey));
@@ -447,7 +461,9 @@ final class RunVerb implements Verb {
         while (true) {
             try {
                 int status = process.waitFor();
-                fleet.ifPresent(FleetImages::awaitPublished);
+                if (fleet != null) {
+                    fleet.ifPresent(FleetImages::awaitPublished);
+                }
                 return status;
             } catch (InterruptedException e) {
                 // Only a signal to the app ends the wait; the app's status is what we report.
