@@ -245,10 +245,15 @@ public final class S3Images implements RemoteImages {
     public Optional<String> claim(String claimKey) throws IOException {
         String key = prefix + CLAIMS + claimKey;
         for (int attempt = 0; attempt < 2; attempt++) {
-            String holder = host() + " (pid " + ProcessHandle.current().pid() + ") since " + Instant.now();
+            String holder = host() + " (pid " + ProcessHandle.current().pid() + ") since " + Instant.now() + " #"
+                    + HexFormat.of().toHexDigits(new java.security.SecureRandom().nextLong());
             try {
                 s3.putObject(b -> b.bucket(bucket).key(key).ifNoneMatch("*"), RequestBody.fromString(holder));
-                return Optional.empty();
+                Optional<String> other = readBack(key, holder);
+                if (other.isEmpty()) {
+                    return Optional.empty();
+                }
+                return Optional.of("node " + other.get());
             } catch (S3Exception e) {
                 if (e.statusCode() != 412 && e.statusCode() != 409) {
                     throw new IOException(oneLine(e, settings, bucket), e);
@@ -260,7 +265,7 @@ public final class S3Images implements RemoteImages {
             Instant since;
             try {
                 var got = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key));
-                held = got.asUtf8String();
+                held = got.asUtf8String().replaceAll(" #[0-9a-f]+$", "");
                 since = got.response().lastModified();
             } catch (NoSuchKeyException e) {
                 continue; // given back meanwhile: try again
@@ -275,6 +280,30 @@ public final class S3Images implements RemoteImages {
             return Optional.of("node " + held + (published ? " (published)" : ""));
         }
         return Optional.of("another node (the claim changed while it was read)");
+    }
+
+    /**
+     * After a claim was written: empty when it is still ours, else who overwrote it. AWS S3 (and
+     * MinIO) refuse a second If-None-Match write atomically; S3Proxy's filesystem store checks and
+     * writes in two steps, so two nodes can both be told yes. Reading back after a short wait
+     * ({@code CRYO_S3_CLAIM_SETTLE_MS}, on by default for endpoints other than AWS) leaves one:
+     * the last writer.
+     */
+    private Optional<String> readBack(String key, String mine) throws IOException {
+        if (settings.claimSettleMillis() <= 0) {
+            return Optional.empty();
+        }
+        try {
+            Thread.sleep(settings.claimSettleMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            String now = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asUtf8String();
+            return now.equals(mine) ? Optional.empty() : Optional.of(now.replaceAll(" #[0-9a-f]+$", ""));
+        } catch (SdkException e) {
+            throw new IOException(oneLine(e, settings, bucket), e);
+        }
     }
 
     private String claimKeyOf(Manifest m) {
@@ -341,6 +370,7 @@ public final class S3Images implements RemoteImages {
             StringWriter w = new StringWriter();
             p.store(w, "Cryo image manifest");
             s3.putObject(b -> b.bucket(bucket).key(manifestKey(id)), RequestBody.fromString(w.toString()));
+            removeUnfinished(id);
             return new Manifest(id, metadata, files);
         } catch (IOException | SdkException | UncheckedIOException e) {
             work.forEach(f -> f.cancel(true));
@@ -433,6 +463,36 @@ public final class S3Images implements RemoteImages {
             }
         });
         return files;
+    }
+
+    /**
+     * Removes the files of uploads that were cut off (no manifest) and are older than the claim
+     * timeout, so that their writer is surely gone; returns how many images' files went.
+     */
+    int removeUnfinished(String except) {
+        int removed = 0;
+        try {
+            java.util.Set<String> published = new java.util.HashSet<>();
+            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix + MANIFESTS)).contents()) {
+                published.add(o.key().substring((prefix + MANIFESTS).length()).replaceAll("\\.properties$", ""));
+            }
+            Instant old = Instant.now().minusSeconds(settings.claimSeconds());
+            Map<String, Instant> newest = new TreeMap<>();
+            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix + IMAGES)).contents()) {
+                String rest = o.key().substring((prefix + IMAGES).length());
+                String id = rest.contains("/") ? rest.substring(0, rest.indexOf('/')) : rest;
+                newest.merge(id, o.lastModified(), (x, y) -> x.isAfter(y) ? x : y);
+            }
+            for (Map.Entry<String, Instant> e : newest.entrySet()) {
+                if (!e.getKey().equals(except) && !published.contains(e.getKey()) && e.getValue().isBefore(old)) {
+                    remove(e.getKey());
+                    removed++;
+                }
+            }
+        } catch (IOException | SdkException e) {
+            // left for the next publish
+        }
+        return removed;
     }
 
     // ---- fetch ------------------------------------------------------------------------------

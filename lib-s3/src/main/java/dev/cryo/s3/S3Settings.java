@@ -9,7 +9,7 @@ import java.util.function.Function;
  * {@code AWS_ENDPOINT_URL} (none: AWS itself), {@code AWS_REGION}, {@code AWS_ACCESS_KEY_ID} and
  * {@code AWS_SECRET_ACCESS_KEY} (none: the SDK's default chain, profiles included), and Cryo's
  * {@code CRYO_S3_COMPAT}, {@code CRYO_S3_PARALLEL}, {@code CRYO_S3_PART_MB}, {@code CRYO_CACHE_MAX_GB},
- * {@code CRYO_S3_CLAIM_TIMEOUT_S}.
+ * {@code CRYO_S3_CLAIM_TIMEOUT_S}, {@code CRYO_S3_CLAIM_SETTLE_MS}.
  *
  * @param endpoint     the endpoint, or null for AWS
  * @param region       the region, or null when none is set
@@ -21,9 +21,10 @@ import java.util.function.Function;
  * @param partBytes    the part size of uploads and ranged downloads
  * @param cacheBytes   the size limit of the local cache
  * @param claimSeconds after how long a claim without a published image is taken over (its holder died)
+ * @param claimSettleMillis how long after writing a claim it is read back (see S3Images#claim); 0 for AWS
  */
 record S3Settings(URI endpoint, String region, String accessKey, String secretKey, boolean compatible, int parallel,
-        long partBytes, long cacheBytes, long claimSeconds) {
+        long partBytes, long cacheBytes, long claimSeconds, long claimSettleMillis) {
 
     static final String ENDPOINT = "AWS_ENDPOINT_URL";
     static final String REGION = "AWS_REGION";
@@ -47,7 +48,8 @@ record S3Settings(URI endpoint, String region, String accessKey, String secretKe
                 get.apply(ACCESS_KEY), get.apply(SECRET_KEY),
                 compat == null ? !aws : Boolean.parseBoolean(compat),
                 number(get.apply("CRYO_S3_PARALLEL"), 16), (long) Math.max(5, number(get.apply("CRYO_S3_PART_MB"), 16)) << 20, // S3's smallest part
-                (long) number(get.apply("CRYO_CACHE_MAX_GB"), 50) << 30, number(get.apply("CRYO_S3_CLAIM_TIMEOUT_S"), 3600));
+                (long) number(get.apply("CRYO_CACHE_MAX_GB"), 50) << 30, number(get.apply("CRYO_S3_CLAIM_TIMEOUT_S"), 3600),
+                number(get.apply("CRYO_S3_CLAIM_SETTLE_MS"), aws ? 0 : 300));
     }
 
     /** {@code AWS_REGION} as {@code aws.region}, {@code CRYO_S3_PARALLEL} as {@code cryo.s3.parallel}. */
