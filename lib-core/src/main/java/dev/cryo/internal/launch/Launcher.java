@@ -107,7 +107,8 @@ public final class Launcher {
         }
         b.append(String.format(Locale.ROOT, "  %-23s%s%n", "--help", "this text"));
         b.append("Environment: CRYO_HOME (default ~/.cryo), CRYO_CRIU and CRYO_CRIU_LIB (the CRIU to use),\n"
-                + "CRYO_NO_AOT=1 (bin/cryo starts without its AOT cache).\n");
+                + "CRYO_NO_AOT=1 (bin/cryo starts without its AOT cache); for --image s3://BUCKET/PREFIX:\n"
+                + "AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (README: A fleet).\n");
         b.append("Exit status: the app's own (run), 2 for a command line that cannot be run.\n");
         return b.toString();
     }
