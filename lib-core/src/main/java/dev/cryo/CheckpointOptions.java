@@ -58,7 +58,9 @@ public final class CheckpointOptions {
      * property {@code cryo.image.dir}, the environment variable {@code CRYO_IMAGE_DIR}. There is no
      * implicit default: with none of them, {@code checkpointNow()} returns {@code SKIPPED} and says
      * how to set one. The value {@code default} for the property or the variable opts in to
-     * {@code ~/.cryo/images/<main class or jar>}.
+     * {@code ~/.cryo/images/<main class or jar>}. A remote store, {@code s3://BUCKET/PREFIX}, is
+     * written into its local cache {@code $CRYO_HOME/cache/BUCKET/PREFIX}; {@code bin/cryo run}
+     * publishes it (README, "A fleet").
      */
     public Optional<Path> imageDirectory() {
         return Optional.ofNullable(imageDirectory);

@@ -35,7 +35,11 @@ public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice>
         if (defect.isPresent()) {
             return Optional.of("cannot be used: " + defect.get());
         }
-        ImageMetadata m = image.metadata();
+        return misfit(image.metadata());
+    }
+
+    /** Why an image with metadata {@code m} (whole, or published whole) does not fit, or empty when it fits. */
+    public Optional<String> misfit(ImageMetadata m) {
         Optional<String> otherBuild = BuildKey.misfit(m.build(), build);
         if (otherBuild.isPresent()) {
             return Optional.of("was made from another build: " + otherBuild.get());

@@ -14,6 +14,7 @@ import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.ProcessFacts;
+import dev.cryo.internal.RemoteImages;
 import dev.cryo.internal.StepTimings;
 import dev.cryo.internal.StoredFiles;
 import dev.cryo.internal.criu.CriuRequest.DumpResult;
@@ -79,7 +80,14 @@ public final class CheckpointSequence {
             LOG.warn("Checkpoint skipped: {}", ImageLocation.NOT_CONFIGURED);
             return api.outcome(CheckpointOutcome.Kind.SKIPPED, null, null, ImageLocation.NOT_CONFIGURED, Duration.ZERO);
         }
-        ImageStore store = new ImageStore(location.get());
+        String skip = System.getenv(RemoteImages.SKIP_ENV);
+        if (handoff.isPresent() && skip != null && !skip.isBlank()) {
+            return skipped(skip); // another node publishes this build's image (the launcher's claim)
+        }
+        // A remote store (s3://...) is written through its local working copy; the launcher publishes it.
+        String named = location.get().toString();
+        ImageStore store = new ImageStore(RemoteImages.isRemote(named)
+                ? RemoteImages.cacheDirectory(RemoteImages.uri(named)) : location.get());
         // The parts as this process sees them (the class path walk is cached: only file attributes
         // are read), under the key the launcher computed where it started this process.
         BuildKey.Parts own = BuildKey.parts(ProcessFacts.commandLine(), Path.of("").toAbsolutePath());

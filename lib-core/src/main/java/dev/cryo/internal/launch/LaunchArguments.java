@@ -166,6 +166,9 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
     }
 
     private static Path imageDirectory(String value) throws UsageException {
+        if (dev.cryo.internal.RemoteImages.isRemote(value)) {
+            return Path.of(value); // a remote store, s3://BUCKET/PREFIX (see FleetImages)
+        }
         Path p;
         try {
             p = Path.of(value).toAbsolutePath().normalize();

@@ -38,7 +38,7 @@ final class ListVerb implements Verb {
 
     @Override
     public int run(LaunchArguments args, Console console) {
-        Path store = args.image();
+        Path store = FleetImages.localStore(args.image());
         List<String> command = args.command();
         ImageStore images = new ImageStore(store);
         String key = command.isEmpty() ? null : BuildKey.of(command, Path.of("").toAbsolutePath());

@@ -9,6 +9,7 @@ import dev.cryo.internal.JdkGenerators;
 import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
+import dev.cryo.internal.RemoteImages;
 import dev.cryo.internal.StepTimings;
 import dev.cryo.internal.StoredFiles;
 import dev.cryo.internal.criu.CriuException;
@@ -60,6 +61,9 @@ final class RunVerb implements Verb {
     private String dumpTimeout; // seconds, handed to the cold app (LaunchHandoff.DUMP_TIMEOUT_ENV)
     private boolean subreaper; // see subreaping()
     private List<String> command;
+    private Path location; // --image as given: a directory, or s3://... (see FleetImages)
+    private Optional<FleetImages> fleet; // opened when first needed: a fitting cached image needs no store
+    private String claimKey;
     private final long startNanos = Launcher.START_NANOS;
     private final Map<String, Long> phases = new LinkedHashMap<>(); // restore-path phases, ms
     private long phaseStart = startNanos;
@@ -103,7 +107,7 @@ final class RunVerb implements Verb {
     @Override
     public int run(LaunchArguments args, Console console) {
         this.console = console;
-        this.store = args.image();
+        this.store = FleetImages.localStore(args.image());
         this.pidWait = args.pidWait();
         this.gpuMap = args.gpuMap();
         this.command = args.command();
@@ -120,6 +124,26 @@ final class RunVerb implements Verb {
         BuildKey.Parts build = BuildKey.parts(command, cwd);
         String key = build.key();
         phase("buildKey");
+        location = args.image();
+        try {
+            claimKey = FleetImages.claimKey(build);
+            return runWith(build, key);
+        } finally {
+            if (fleet != null) {
+                fleet.ifPresent(FleetImages::close);
+            }
+        }
+    }
+
+    /** The remote store, opened now if not yet; empty when the store is a local directory or cannot be reached. */
+    private Optional<FleetImages> fleet() {
+        if (fleet == null) {
+            fleet = FleetImages.open(location, console);
+        }
+        return fleet;
+    }
+
+    private int runWith(BuildKey.Parts build, String key) {
         ImageStore images = new ImageStore(store);
         int stale = images.removeStale();
         if (stale > 0) {
@@ -131,6 +155,10 @@ final class RunVerb implements Verb {
                     + " bad ones are kept for inspection)");
         }
         if (!cold) {
+            ImageFit fits = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap));
+            if (!store.equals(location) && fits.newestFitting(images.images()).isEmpty()) {
+                fleet().ifPresent(f -> f.fetchFitting(fits)); // nothing fitting cached: look in the store
+            }
             Optional<ImageStore.Image> fit = choose(images, build);
             phase("chooseImage");
             if (fit.isPresent()) {
@@ -505,6 +533,11 @@ final class RunVerb implements Verb {
             console.say("warning: " + e.getMessage() + " The app starts, but its checkpoint will fail.");
         }
         new LaunchHandoff(store, key, LaunchHandoff.parseGpuMap(gpuMap), criu).into(pb.environment());
+        if (!store.equals(location) && fleet().isPresent()) { // one node publishes; the others' checkpoints are skipped
+            Optional<String> skip = fleet.get().claim(claimKey);
+            skip.ifPresentOrElse(why -> pb.environment().put(RemoteImages.SKIP_ENV, why),
+                    () -> fleet.get().publishWhenCommitted(claimKey));
+        }
         Process process;
         try {
             process = pb.start();
@@ -517,7 +550,11 @@ final class RunVerb implements Verb {
                 ProgressLine.checkpointOf(store, ProgressLine.DELAY_MILLIS))) {
             while (true) {
                 try {
-                    return process.waitFor();
+                    int status = process.waitFor();
+                    if (fleet != null) {
+                        fleet.ifPresent(FleetImages::awaitPublished);
+                    }
+                    return status;
                 } catch (InterruptedException e) {
                     // Only a signal to the app ends the wait; the app's status is what we report.
                 }
