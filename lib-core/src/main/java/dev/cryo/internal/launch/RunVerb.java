@@ -113,6 +113,12 @@ final class RunVerb implements Verb {
         String key = build.key();
         phase("buildKey");
         ImageStore images = new ImageStore(store);
+        Optional<String> untrusted = images.untrusted();
+        if (untrusted.isPresent()) {
+            console.say("refusing " + untrusted.get() + ". Starting cold; the app's checkpointNow() writes no image"
+                    + " there either.");
+            return startCold(key);
+        }
         int stale = images.removeStale();
         if (stale > 0) {
             console.say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
@@ -132,7 +138,13 @@ final class RunVerb implements Verb {
 
     /** The newest image that is whole and made from this command; prints why others do not fit. */
     private Optional<ImageStore.Image> choose(ImageStore images, BuildKey.Parts build) {
-        List<ImageStore.Image> all = images.images();
+        List<ImageStore.Image> all;
+        try {
+            all = images.images();
+        } catch (java.io.UncheckedIOException e) {
+            console.say("warning: " + e.getMessage() + " (" + e.getCause() + "): starting cold");
+            return Optional.empty();
+        }
         if (all.isEmpty()) {
             console.say("no image in " + store + " yet: starting cold; the app's checkpointNow() will write one");
             return Optional.empty();

@@ -1,0 +1,160 @@
+package dev.cryo;
+
+import static dev.cryo.ChildJvm.app;
+import static dev.cryo.ChildJvm.images;
+import static dev.cryo.ChildJvm.launcher;
+import static dev.cryo.ChildJvm.run;
+import static dev.cryo.ChildJvm.temporaries;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.cryo.ChildJvm.Result;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hostile or careless input (docs/faults.md, "Ownership, stored files, scope, stdio and signals"):
+ * each fault injected for real, against real CRIU and child JVMs; each is refused with its reason,
+ * the app starts cold, nothing is overwritten, and no process or directory is left behind.
+ */
+@DisplayName("images Cryo does not trust are refused, and the app starts cold")
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class TrustEndToEndTest {
+    @TempDir
+    Path dir;
+
+    private Path store() {
+        return dir.resolve("store");
+    }
+
+    private static boolean root() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    private Result start(String name) throws Exception {
+        return run(launcher(store(), List.of(), app("--entries", "1000")), dir, name);
+    }
+
+    /** A cold start that writes one image; returns that image's directory. */
+    private Path oneImage() throws Exception {
+        Result cold = start("cold");
+        assertTrue(cold.has("OUTCOME CHECKPOINTED"), cold::toString);
+        List<Path> all = images(store());
+        assertEquals(1, all.size(), cold::toString);
+        return all.get(0);
+    }
+
+    private static void assertCold(Result r) {
+        assertFalse(r.has("OUTCOME RESTORED"), "not restored:\n" + r);
+        assertFalse(r.err().contains("cryo: restored image"), "not restored:\n" + r);
+        assertTrue(r.has("STATE entries="), "started cold:\n" + r);
+        assertTrue(r.has("DONE"), "the app ran to its end:\n" + r);
+    }
+
+    @Test
+    @DisplayName("a store writable by others: refused with the reason, cold start, no image written there")
+    void storeWritableByOthers() throws Exception {
+        Files.createDirectories(store());
+        Files.setPosixFilePermissions(store(), PosixFilePermissions.fromString("rwxrwxrwx"));
+        Result r = start("cold");
+        assertTrue(r.err().contains("cryo: refusing the image store " + store() + " is writable by others (rwxrwxrwx)"),
+                r::toString);
+        assertCold(r);
+        assertTrue(r.has("CHECKPOINT-FAILED IMAGE_DIRECTORY"), "the app's checkpointNow() refuses it too:\n" + r);
+        assertTrue(r.has("Refusing to write the snapshot: the image store"), r::toString);
+        assertEquals(List.of(), images(store()));
+        assertEquals(List.of(), temporaries(store()));
+    }
+
+    @Test
+    @DisplayName("a store that is a symbolic link: refused, cold start, nothing written through the link")
+    void storeIsSymlink() throws Exception {
+        Path real = Files.createDirectories(dir.resolve("elsewhere"));
+        Files.setPosixFilePermissions(real, PosixFilePermissions.fromString("rwx------"));
+        Files.createSymbolicLink(store(), real);
+        Result r = start("cold");
+        assertTrue(r.err().contains("cryo: refusing the image store " + store() + " is a symbolic link (to " + real),
+                r::toString);
+        assertCold(r);
+        assertTrue(r.has("CHECKPOINT-FAILED IMAGE_DIRECTORY"), r::toString);
+        try (var s = Files.list(real)) {
+            assertEquals(List.of(), s.toList(), "nothing written through the link");
+        }
+    }
+
+    @Test
+    @DisplayName("an image owned by another user, writable by group, or a symbolic link: refused, cold start, a new image")
+    void untrustedImages() throws Exception {
+        assumeTrue(root(), "giving an image to another user needs root (CI runs as root)");
+        Path image = oneImage();
+        String id = image.getFileName().toString().substring("img-".length());
+
+        new ProcessBuilder("chown", "65534", image.toString()).inheritIO().start().waitFor();
+        Result owned = start("owned");
+        assertTrue(owned.err().contains("image " + id + " cannot be used: the image " + image
+                + " is owned by uid 65534"), owned::toString);
+        assertCold(owned);
+        assertTrue(owned.has("OUTCOME CHECKPOINTED"), "the refused image is replaced:\n" + owned);
+        for (Path other : images(store())) {
+            if (!other.equals(image)) {
+                dev.cryo.internal.ImageStore.deleteTree(other);
+            }
+        }
+
+        new ProcessBuilder("chown", "0", image.toString()).inheritIO().start().waitFor();
+        Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("rwxrwx---"));
+        Result group = start("group");
+        assertTrue(group.err().contains("the image " + image + " is writable by its group (rwxrwx---)"), group::toString);
+        assertCold(group);
+        for (Path other : images(store())) {
+            if (!other.equals(image)) {
+                dev.cryo.internal.ImageStore.deleteTree(other);
+            }
+        }
+
+        Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("rwx------"));
+        Path moved = Files.move(image, dir.resolve("moved-image"));
+        Files.createSymbolicLink(image, moved);
+        Result link = start("link");
+        assertTrue(link.err().contains("the image " + image + " is a symbolic link"), link::toString);
+        assertCold(link);
+    }
+
+    @Test
+    @DisplayName("directories are created 0700 and the image's files 0600")
+    void ownerOnly() throws Exception {
+        Path image = oneImage();
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(store())));
+        try (var s = Files.walk(image)) {
+            for (Path p : s.toList()) {
+                String want = Files.isDirectory(p) ? "rwx------" : "rw-------";
+                assertEquals(want, PosixFilePermissions.toString(Files.getPosixFilePermissions(p)), p.toString());
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("an unreadable store: a warning and a cold start, not a crash")
+    void unreadableStore() throws Exception {
+        assumeTrue(root(), "the test drops root's right to read any directory (setpriv)");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv (util-linux)");
+        Files.createDirectories(store());
+        Files.setPosixFilePermissions(store(), PosixFilePermissions.fromString("-wx------"));
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"));
+        cmd.addAll(launcher(store(), List.of(), app("--entries", "1000")));
+        Result r = run(cmd, dir, "unreadable");
+        assertTrue(r.err().contains("cryo: warning: cannot list image store " + store()), r::toString);
+        assertCold(r);
+        assertTrue(r.has("CHECKPOINT-FAILED IMAGE_DIRECTORY"), r::toString);
+    }
+}
