@@ -157,4 +157,80 @@ class TrustEndToEndTest {
         assertCold(r);
         assertTrue(r.has("CHECKPOINT-FAILED IMAGE_DIRECTORY"), r::toString);
     }
+
+    private Result files(String name, java.util.Map<String, String> env) throws Exception {
+        return run(launcher(store(), List.of(), ChildJvm.java("dev.cryo.testapp.FilesApp", dir.toString(), "--store")),
+                dir, name, env);
+    }
+
+    /** An image that keeps dir/data.bin (8192 bytes of 1s); returns its directory. */
+    private Path imageWithStoredFile() throws Exception {
+        Files.write(dir.resolve("data.bin"), filled(8192, 1));
+        Result first = files("first", java.util.Map.of());
+        assertEquals(1, images(store()).size(), first::toString);
+        return images(store()).get(0);
+    }
+
+    private static byte[] filled(int n, int value) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, (byte) value);
+        return b;
+    }
+
+    private static void editMetadata(Path image, String key, String value) throws Exception {
+        Path meta = image.resolve("cryo-image.properties");
+        List<String> lines = new ArrayList<>(Files.readAllLines(meta));
+        lines.replaceAll(l -> l.startsWith(key + "=") ? key + "=" + value : l);
+        Files.write(meta, lines);
+        assertTrue(Files.readString(meta).contains(key + "=" + value), () -> "edited: " + lines);
+    }
+
+    @Test
+    @DisplayName("a stored file's path edited to another absolute path, or with ../: image refused, cold start, nothing overwritten")
+    void editedStoredPath() throws Exception {
+        Path image = imageWithStoredFile();
+        String id = image.getFileName().toString().substring("img-".length());
+        Path victim = Files.writeString(dir.resolve("victim.txt"), "precious");
+        Files.createDirectories(dir.resolve("sub"));
+
+        editMetadata(image, "stored.0.path", victim.toString());
+        Result other = files("other", java.util.Map.of());
+        assertTrue(other.err().contains("image " + id + " cannot be used: its stored file 0 (" + victim
+                + ") has no copy"), other::toString);
+        assertFalse(other.err().contains("CRYO RESTORED"), other::toString);
+        assertEquals("precious", Files.readString(victim), "nothing overwritten");
+        assertEquals(2, images(store()).size(), "the cold start replaced the refused image:\n" + other);
+        dev.cryo.internal.ImageStore.deleteTree(images(store()).get(1));
+
+        String climbing = dir.resolve("sub").toString() + "/../victim.txt";
+        editMetadata(image, "stored.0.path", climbing);
+        Result up = files("up", java.util.Map.of());
+        assertTrue(up.err().contains("image " + id + " cannot be used: its stored file 0 (" + climbing
+                + ") is not an absolute canonical path"), up::toString);
+        assertFalse(up.err().contains("CRYO RESTORED"), up::toString);
+        assertEquals("precious", Files.readString(victim), "nothing overwritten");
+    }
+
+    @Test
+    @DisplayName("a restore that fails leaves the stored files as they were before it")
+    void failedRestoreRevertsStoredFiles() throws Exception {
+        imageWithStoredFile();
+        byte[] changed = filled(5000, 2);
+        Files.write(dir.resolve("data.bin"), changed);
+        // A criu that fails every request: the restore fails after the files were put back.
+        Path real = dev.cryo.internal.criu.CriuLocation.resolve(null, null).binary();
+        Path failing = dir.resolve("failing-criu");
+        Files.writeString(failing, "#!/bin/sh\nif [ \"$1\" = swrk ]; then exit 1; fi\nexec " + real + " \"$@\"\n");
+        Files.setPosixFilePermissions(failing, PosixFilePermissions.fromString("rwx------"));
+        Result r = files("failing", java.util.Map.of("CRYO_CRIU", failing.toString()));
+        assertTrue(r.err().contains("put back " + dir.resolve("data.bin") + " as it was at checkpoint"), r::toString);
+        assertTrue(r.err().contains("restore of image"), r::toString);
+        assertTrue(r.err().contains("have their contents from before it again"), r::toString);
+        assertFalse(r.err().contains("CRYO RESTORED"), r::toString);
+        assertTrue(java.util.Arrays.equals(changed, Files.readAllBytes(dir.resolve("data.bin"))), "reverted");
+        try (var s = Files.list(dir)) {
+            assertEquals(List.of(), s.filter(p -> p.getFileName().toString().contains(".cryo-")).toList(),
+                    "no copy or old content left beside the file");
+        }
+    }
 }

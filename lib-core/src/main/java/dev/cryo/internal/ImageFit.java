@@ -36,6 +36,10 @@ public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice>
             return Optional.of("cannot be used: " + defect.get());
         }
         ImageMetadata m = image.metadata();
+        Optional<String> stored = StoredFiles.problem(m.storedFiles(), image.dir());
+        if (stored.isPresent()) {
+            return Optional.of("cannot be used: " + stored.get());
+        }
         Optional<String> otherBuild = BuildKey.misfit(m.build(), build);
         if (otherBuild.isPresent()) {
             return Optional.of("was made from another build: " + otherBuild.get());

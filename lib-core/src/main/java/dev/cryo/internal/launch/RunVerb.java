@@ -183,8 +183,10 @@ final class RunVerb implements Verb {
             return OptionalInt.empty();
         }
         phase("loadLibcriu");
+        StoredFiles.PutBack putBack;
         try {
-            for (String path : StoredFiles.putBack(meta.storedFiles(), image.dir())) {
+            putBack = StoredFiles.putBack(meta.storedFiles(), image.dir());
+            for (String path : putBack.paths()) {
                 console.say("put back " + path + " as it was at checkpoint (kept in the image)");
             }
         } catch (IOException | RuntimeException e) {
@@ -202,16 +204,32 @@ final class RunVerb implements Verb {
             work = Files.createTempDirectory("cryo-restore-");
         } catch (IOException e) {
             console.say("cannot create a working directory for CRIU: " + e + ". Starting cold.");
+            revert(putBack);
             return OptionalInt.empty();
         }
         // Children before the first attempt: a failed attempt's restored root may die (and become
         // our zombie) only during the next one.
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         subreaping(true, childrenBefore);
+        OptionalInt status = OptionalInt.empty();
         try {
-            return restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore);
+            status = restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore, putBack);
+            return status;
         } finally {
             subreaping(false, childrenBefore);
+            if (status.isEmpty()) {
+                revert(putBack);
+            }
+        }
+    }
+
+    /** A restore that failed leaves the stored files as they were before it. */
+    private void revert(StoredFiles.PutBack putBack) {
+        List<String> paths = putBack.paths();
+        List<String> problems = putBack.revert();
+        if (!paths.isEmpty()) {
+            console.say("the restore failed: " + paths + " have their contents from before it again"
+                    + (problems.isEmpty() ? "" : "; except: " + problems));
         }
     }
 
@@ -238,7 +256,7 @@ final class RunVerb implements Verb {
     }
 
     private OptionalInt restoreAttempts(ImageStore.Image image, LibCriu criu, ImageMetadata meta, Path work,
-            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore) {
+            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore, StoredFiles.PutBack putBack) {
         int logLevel = Integer.getInteger("cryo.criu.logLevel", 2);
         RestoreMode mode = RestoreMode.choose(restoreMode, meta, criu.location(), console::say);
         phase("restoreMode");
@@ -278,6 +296,7 @@ final class RunVerb implements Verb {
                 phase("prepareRequest");
                 int child = request.restoreChild();
                 phase("criuRestore");
+                putBack.keep();
                 Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
                 keep.add(child);
                 subreaping(false, keep);
