@@ -233,4 +233,134 @@ class TrustEndToEndTest {
                     "no copy or old content left beside the file");
         }
     }
+
+    /** The launcher's command with its temporary files in {@code tmp}, to see what it leaves there. */
+    private List<String> launcherIn(Path tmp, List<String> app) throws Exception {
+        Files.createDirectories(tmp);
+        List<String> cmd = new ArrayList<>(launcher(store(), List.of(), app));
+        cmd.add(1, "-Djava.io.tmpdir=" + tmp);
+        return cmd;
+    }
+
+    private static Process startRaw(List<String> cmd, ProcessBuilder.Redirect in, ProcessBuilder.Redirect out,
+            ProcessBuilder.Redirect err, java.util.Map<String, String> env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(in).redirectOutput(out).redirectError(err);
+        pb.environment().keySet().removeIf(k -> k.startsWith("CRYO_") && !k.startsWith("CRYO_CRIU") && !k.equals("CRYO_HOME"));
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    private static int finish(Process p) throws Exception {
+        if (!p.waitFor(ChildJvm.TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            throw new AssertionError("did not finish in " + ChildJvm.TIMEOUT_SECONDS + " s");
+        }
+        return p.exitValue();
+    }
+
+    private static void assertGone(long pid) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            assertTrue(System.nanoTime() < deadline, "process " + pid + " is left running");
+            Thread.sleep(50);
+        }
+    }
+
+    @Test
+    @DisplayName("stdio by descriptor: an app checkpointed with 2>&1 gets stdout and stderr back apart")
+    void stdoutAndStderrApart() throws Exception {
+        Path both = dir.resolve("both.txt");
+        ProcessBuilder.Redirect nul = ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile());
+        Process cold = startRaw(launcher(store(), List.of(), app("--entries", "1000")), nul,
+                ProcessBuilder.Redirect.to(both.toFile()), ProcessBuilder.Redirect.to(both.toFile()), java.util.Map.of());
+        assertEquals(0, finish(cold), Files.readString(both));
+        assertEquals(1, images(store()).size(), Files.readString(both));
+
+        Result restored = start("restored");
+        assertTrue(restored.out().contains("OUTCOME RESTORED"), restored::toString);
+        assertTrue(restored.err().contains("Restore steps (ms)"), "the app's log reaches the launcher's stderr:\n"
+                + restored);
+        assertFalse(restored.out().contains("Restore steps (ms)"), "and not its stdout:\n" + restored);
+        assertFalse(restored.err().contains("OUTCOME RESTORED"), restored::toString);
+    }
+
+    @Test
+    @DisplayName("stdio by descriptor: an app checkpointed with stdin and stdout on /dev/null prints again when restored")
+    void devNullStdout() throws Exception {
+        ProcessBuilder.Redirect nul = ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile());
+        Process cold = startRaw(launcher(store(), List.of(), app("--entries", "1000")), nul,
+                ProcessBuilder.Redirect.to(Path.of("/dev/null").toFile()),
+                ProcessBuilder.Redirect.to(dir.resolve("cold.err").toFile()), java.util.Map.of());
+        assertEquals(0, finish(cold), Files.readString(dir.resolve("cold.err")));
+        assertEquals(1, images(store()).size());
+
+        Result restored = start("restored");
+        assertTrue(restored.out().contains("OUTCOME RESTORED"), "the output reaches the launcher's stdout:\n" + restored);
+        assertTrue(restored.out().contains("DONE"), restored::toString);
+    }
+
+    @Test
+    @DisplayName("SIGUSR1 to the launcher reaches the app; the launcher does not die and leave the app orphaned")
+    void usr1IsForwarded() throws Exception {
+        Process p = ChildJvm.start(launcher(store(), List.of(), app("--entries", "1000", "--linger-ms", "60000")),
+                dir, "usr1", java.util.Map.of());
+        long appPid = awaitAppPid(dir.resolve("usr1.out"));
+        new ProcessBuilder("kill", "-USR1", Long.toString(p.pid())).inheritIO().start().waitFor();
+        int exit = finish(p);
+        Result r = ChildJvm.read(dir, "usr1", exit);
+        assertEquals(128 + 10, exit, "the app ended by SIGUSR1, the launcher reports it:\n" + r);
+        assertFalse(r.has("DONE"), r::toString);
+        assertGone(appPid);
+    }
+
+    /** Waits until the app has printed its pid and its checkpoint's outcome; returns the pid. */
+    private static long awaitAppPid(Path out) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            String text = Files.exists(out) ? Files.readString(out) : "";
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("OUTCOME \\S+ \\S+ pid=(\\d+)").matcher(text);
+            if (m.find()) {
+                return Long.parseLong(m.group(1));
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("the app did not reach its checkpoint: " + Files.readString(out));
+    }
+
+    @Test
+    @DisplayName("SIGTERM to the launcher during a restore ends the restored app and the launcher; no directory left")
+    void termDuringRestore() throws Exception {
+        List<String> app = app("--entries", "1000", "--linger-ms", "60000");
+        Process original = ChildJvm.start(launcher(store(), List.of(), app), dir, "cold", java.util.Map.of());
+        long appPid = awaitAppPid(dir.resolve("cold.out"));
+        assertTrue(Files.readString(dir.resolve("cold.out")).contains("OUTCOME CHECKPOINTED"));
+        new ProcessBuilder("kill", "-TERM", Long.toString(original.pid())).inheritIO().start().waitFor();
+        assertEquals(128 + 15, finish(original), "TERM reaches the original through its launcher");
+        assertGone(appPid);
+        // A criu that waits 2 s before it restores: the signal comes while the launcher is in the restore.
+        Path real = dev.cryo.internal.criu.CriuLocation.resolve(null, null).binary();
+        Path started = dir.resolve("criu-started");
+        Path slow = dir.resolve("slow-criu");
+        Files.writeString(slow, "#!/bin/sh\nif [ \"$1\" = swrk ]; then touch " + started + "; sleep 2; fi\nexec " + real
+                + " \"$@\"\n");
+        Files.setPosixFilePermissions(slow, PosixFilePermissions.fromString("rwx------"));
+        Path tmp = dir.resolve("tmp");
+        Process p = ChildJvm.start(launcherIn(tmp, app), dir, "term", java.util.Map.of("CRYO_CRIU", slow.toString()));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(started)) {
+            assertTrue(System.nanoTime() < deadline && p.isAlive(), "the launcher never started criu");
+            Thread.sleep(20);
+        }
+        new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).inheritIO().start().waitFor();
+        int exit = finish(p);
+        Result r = ChildJvm.read(dir, "term", exit);
+        assertTrue(r.err().contains("cryo: restored image"), "the restore went through:\n" + r);
+        assertEquals(128 + 15, exit, "the restored app got the TERM at once:\n" + r);
+        assertFalse(r.has("DONE"), r::toString);
+        assertGone(appPid);
+        try (var s = Files.list(tmp)) {
+            assertEquals(List.of(), s.toList(), "no temporary directory left");
+        }
+    }
 }

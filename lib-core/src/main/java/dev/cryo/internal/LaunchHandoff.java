@@ -94,16 +94,19 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
         return store.resolve(".restore-" + pid + ".properties");
     }
 
-    /** Writes the request of a restore of {@code pid} from {@code store}; returns it, or null when there is nothing to ask. */
+    /**
+     * Writes the request of a restore of {@code pid} from {@code store}, made by this launcher
+     * (whose stdin, stdout and stderr the restored process takes, descriptor by descriptor); returns it.
+     */
     public static Path writeRestoreRequest(Path store, long pid, Map<String, String> gpuMap) {
         Path f = requestFile(store, pid);
         try {
             Files.deleteIfExists(f);
-            if (gpuMap.isEmpty()) {
-                return null;
-            }
             Properties p = new Properties();
-            p.setProperty("gpu.map", formatGpuMap(gpuMap));
+            p.setProperty("launcher.pid", Long.toString(ProcessHandle.current().pid()));
+            if (!gpuMap.isEmpty()) {
+                p.setProperty("gpu.map", formatGpuMap(gpuMap));
+            }
             try (Writer w = Files.newBufferedWriter(f)) {
                 p.store(w, "Cryo restore request");
             }
@@ -127,17 +130,29 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
 
     /** In a restored process: the GPU map its restore was asked for, empty when none. */
     public static Map<String, String> restoreGpuMap(Path store, long pid) {
+        return parseGpuMap(readRequest(store, pid).getProperty("gpu.map", ""));
+    }
+
+    /** In a restored process: the launcher that restored it, whose stdio it takes; 0 when unknown. */
+    public static long restoringLauncher(Path store, long pid) {
+        try {
+            return Long.parseLong(readRequest(store, pid).getProperty("launcher.pid", "0"));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static Properties readRequest(Path store, long pid) {
         Path f = requestFile(store, pid);
-        if (!Files.isRegularFile(f)) {
-            return Map.of();
-        }
         Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(f)) {
-            p.load(r);
-        } catch (IOException e) {
-            return Map.of();
+        if (Files.isRegularFile(f)) {
+            try (Reader r = Files.newBufferedReader(f)) {
+                p.load(r);
+            } catch (IOException e) {
+                return new Properties();
+            }
         }
-        return parseGpuMap(p.getProperty("gpu.map", ""));
+        return p;
     }
 
     /** {@code OLD=NEW,OLD=NEW} (GPU indexes or UUIDs) as a map, in order; null or blank is empty. */

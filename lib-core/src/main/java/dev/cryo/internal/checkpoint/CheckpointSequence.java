@@ -142,6 +142,7 @@ public final class CheckpointSequence {
                     store.root())));
         }
         DescribeStep.Described described = steps.run(new DescribeStep(dir.tmp(), options));
+        steps.run(new StdioStep(store.root()));
         StoredFilesStep.Stored stored = steps.run(new StoredFilesStep(options.storeFiles(), dir.tmp(), failures));
         List<GpuMemoryFiles.Region> inFiles = List.of();
         if (suspended.isPresent() && options.gpuMemoryFiles() && !suspended.get().hostCopy().isEmpty()) {

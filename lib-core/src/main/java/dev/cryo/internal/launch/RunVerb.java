@@ -30,20 +30,19 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
-import sun.misc.Signal;
 
 /**
  * {@code cryo run}: restores the app from its newest fitting image, or starts it cold.
  *
  * <p>A restored app becomes this launcher's child and writes to the launcher's stdin, stdout and
- * stderr; signals TERM, INT and HUP are passed on to it; the launcher exits with the app's status.
+ * stderr, descriptor by descriptor (see StdioStep); the signals in SignalRelay are passed on to it,
+ * held while a restore is in progress; the launcher exits with the app's status.
  * A missing, foreign, damaged or unrestorable image never stops the start: the reason is printed
  * and the app starts cold, with the image directory handed to it for its {@code checkpointNow()}
  * and {@code JDK_JAVA_OPTIONS} that open the JDK's random generators to Cryo (see JdkGenerators).
  */
 final class RunVerb implements Verb {
-    private static final String[] FORWARDED_SIGNALS = {"TERM", "INT", "HUP"};
-    private static final Map<String, Integer> SIGNAL_NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
+    private final SignalRelay signals = new SignalRelay();
 
     private Console console;
     private Path store;
@@ -103,6 +102,7 @@ final class RunVerb implements Verb {
         this.cold = args.cold();
         this.dumpTimeout = args.dumpTimeout();
         this.restoreMode = args.restoreMode();
+        signals.install();
         Optional<String> jdkProblem = JavaVersionCheck.problem(command);
         if (jdkProblem.isPresent()) {
             console.error(jdkProblem.get());
@@ -295,6 +295,7 @@ final class RunVerb implements Verb {
                 }
                 phase("prepareRequest");
                 int child = request.restoreChild();
+                signals.relayTo(child); // a TERM that came during the restore ends the app now
                 phase("criuRestore");
                 putBack.keep();
                 Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
@@ -423,12 +424,16 @@ final class RunVerb implements Verb {
     }
 
     private int waitForRestored(int child) {
-        forwardSignals(child);
         int status = LibC.waitFor(child);
         return LibC.exitCode(status);
     }
 
     private int startCold(String key) {
+        int ending = signals.heldEnding();
+        if (ending > 0) { // asked to stop before the app ran: nothing to start
+            console.say("stopped by signal " + ending + " before the app started");
+            return 128 + ending;
+        }
         ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
         // Opens the JDK's generators to Cryo, so that restored copies reseed them (JdkGenerators).
         // Through the environment, the java launcher's own way: it works for -jar, -cp and -m starts,
@@ -455,20 +460,13 @@ final class RunVerb implements Verb {
             console.error("cannot start " + command.get(0) + ": " + e.getMessage());
             return 127;
         }
-        forwardSignals((int) process.pid());
+        signals.relayTo((int) process.pid());
         while (true) {
             try {
                 return process.waitFor();
             } catch (InterruptedException e) {
                 // Only a signal to the app ends the wait; the app's status is what we report.
             }
-        }
-    }
-
-    private static void forwardSignals(int child) {
-        for (String name : FORWARDED_SIGNALS) {
-            int number = SIGNAL_NUMBERS.get(name);
-            Signal.handle(new Signal(name), s -> LibC.kill(child, number));
         }
     }
 

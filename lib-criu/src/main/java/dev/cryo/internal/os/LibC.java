@@ -39,6 +39,13 @@ public final class LibC {
     private static final MethodHandle waitpid = find("waitpid",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle dup = find("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle dup2 = find("dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle syscall = find("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), SAVE_ERRNO,
+            Linker.Option.firstVariadicArg(1));
+    // The same numbers on every architecture (they were added after the tables were unified).
+    private static final long SYS_PIDFD_OPEN = 434;
+    private static final long SYS_PIDFD_GETFD = 438;
     private static final MethodHandle getsid = find("getsid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle getpgid = find("getpgid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle setsid = find("setsid", FunctionDescriptor.of(JAVA_INT), SAVE_ERRNO);
@@ -102,6 +109,49 @@ public final class LibC {
                 throw new ErrnoException("dup", errno(state), "fd " + fd);
             }
             return copy;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Makes {@code to} a copy of {@code from} (dup2); {@code to} is closed first if open. */
+    public static void dup2(int from, int to) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            if ((int) dup2.invokeExact(state, from, to) < 0) {
+                throw new ErrnoException("dup2", errno(state), "fd " + from + " to " + to);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * A copy, in this process, of descriptor {@code fd} of process {@code pid}: the same open file
+     * (offset and flags shared), as if inherited (pidfd_open and pidfd_getfd, Linux 5.6+; it needs
+     * the right to ptrace {@code pid}). The caller closes it.
+     */
+    public static int descriptorOf(int pid, int fd) {
+        int pidfd = (int) sys("pidfd_open", SYS_PIDFD_OPEN, pid, 0, 0);
+        try {
+            return (int) sys("pidfd_getfd", SYS_PIDFD_GETFD, pidfd, fd, 0);
+        } finally {
+            close(pidfd);
+        }
+    }
+
+    private static long sys(String name, long number, long a, long b, long c) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            long r = (long) syscall.invokeExact(state, number, a, b, c);
+            if (r < 0) {
+                throw new ErrnoException(name, errno(state), "(" + a + ", " + b + ")");
+            }
+            return r;
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
