@@ -363,4 +363,23 @@ class TrustEndToEndTest {
             assertEquals(List.of(), s.toList(), "no temporary directory left");
         }
     }
+
+    /** {@code command} run by {@code script}, on a terminal of its own (a pty), its output in {@code name}.out. */
+    private Result onTerminal(List<String> command, String name) throws Exception {
+        String line = command.stream().map(a -> "'" + a.replace("'", "'\\''") + "'").collect(
+                java.util.stream.Collectors.joining(" "));
+        return run(List.of("script", "-qec", line, "/dev/null"), dir, name);
+    }
+
+    @Test
+    @DisplayName("an app started from a terminal: its image restores on another terminal")
+    void fromTerminal() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "needs script (util-linux) for a pty");
+        Result cold = onTerminal(launcher(store(), List.of(), app("--entries", "1000")), "cold");
+        assertTrue(cold.has("OUTCOME CHECKPOINTED"), cold::toString);
+        assertTrue(cold.has("DONE"), "the original has its terminal back after the dump:\n" + cold);
+        Result restored = onTerminal(launcher(store(), List.of(), app("--entries", "1000")), "restored");
+        assertTrue(restored.has("OUTCOME RESTORED"), restored::toString);
+        assertTrue(restored.has("DONE"), "the restored app writes to the new terminal:\n" + restored);
+    }
 }

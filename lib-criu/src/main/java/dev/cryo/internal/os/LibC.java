@@ -27,6 +27,8 @@ public final class LibC {
     public static final int O_RDONLY = 0;
     public static final int O_DIRECTORY = 0x10000;
     public static final int O_CLOEXEC = 0x80000;
+    public static final int O_RDWR = 2;
+    public static final int O_NOCTTY = 0x100;
     public static final int WNOHANG = 1;
     public static final int EINTR = 4;
     public static final int ECHILD = 10;
@@ -80,6 +82,22 @@ public final class LibC {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             int fd = (int) open.invokeExact(state, arena.allocateFrom(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new ErrnoException("open", errno(state), path);
+            }
+            return fd;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Opens {@code path} with {@code flags} (O_RDWR, ...); the caller closes it. */
+    public static int open(String path, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int fd = (int) open.invokeExact(state, arena.allocateFrom(path), flags, 0);
             if (fd < 0) {
                 throw new ErrnoException("open", errno(state), path);
             }
