@@ -382,4 +382,32 @@ class TrustEndToEndTest {
         assertTrue(restored.has("OUTCOME RESTORED"), restored::toString);
         assertTrue(restored.has("DONE"), "the restored app writes to the new terminal:\n" + restored);
     }
+
+    @Test
+    @DisplayName("the launcher's variables do not reach the children the app starts")
+    void handoffStaysWithTheApp() throws Exception {
+        Result r = run(launcher(store(), List.of(), ChildJvm.java("dev.cryo.testapp.EnvApp")), dir, "env");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.has("OWN CRYO_BUILD_KEY=true"), "the app itself still reads its handoff:\n" + r);
+        assertTrue(r.has("DONE"), r::toString);
+        java.util.function.Predicate<String> handoff = l -> l.matches("\\S+ CRYO_(LAUNCHER|IMAGE_DIR|BUILD_KEY|GPU_MAP"
+                + "|CRIU_CHECKED_VERSION|CRIU_CHECKED_BINARY|DUMP_TIMEOUT)=.*");
+        assertTrue(r.lines("INHERITED CRYO_").size() > 0, "the user's own CRYO_ variables stay (CRYO_HOME...):\n" + r);
+        assertEquals(List.of(), r.lines("INHERITED ").stream().filter(handoff).toList(), "inherited environment:\n" + r);
+        assertEquals(List.of(), r.lines("OWN-ENV ").stream().filter(handoff).toList(), "an environment of its own:\n" + r);
+    }
+
+    @Test
+    @DisplayName("an image of another program under the same build key (a handed-down key) is refused with the reason")
+    void otherProgramSameKey() throws Exception {
+        Path image = oneImage();
+        String id = image.getFileName().toString().substring("img-".length());
+        List<String> other = ChildJvm.java("dev.cryo.testapp.EnvApp");
+        editMetadata(image, "command", String.join("\\u0000", other));
+        editMetadata(image, "main", "dev.cryo.testapp.EnvApp");
+        Result r = start("other");
+        assertTrue(r.err().contains("image " + id + " was made from another program: its"
+                + " process ran dev.cryo.testapp.EnvApp, this start runs dev.cryo.testapp.StatefulApp"), r::toString);
+        assertCold(r);
+    }
 }

@@ -85,7 +85,8 @@ public final class CheckpointSequence {
         BuildKey.Parts build = handoff.map(h -> new BuildKey.Parts(h.buildKey(), own.parts())).orElse(own);
         // The launcher's own rule: an image it would restore makes a new one needless, one it
         // refuses is replaced by this checkpoint.
-        ImageFit fit = ImageFit.here(build, handoff.map(LaunchHandoff::gpuMap).orElse(Map.of()));
+        ImageFit fit = ImageFit.here(build, handoff.map(LaunchHandoff::gpuMap).orElse(Map.of()),
+                ProcessFacts.commandLine());
         Optional<String> untrusted = store.untrusted();
         if (untrusted.isPresent()) {
             throw api.checkpointFailure(Reason.IMAGE_DIRECTORY, "Refusing to write the snapshot: " + untrusted.get()

@@ -112,7 +112,7 @@ record DumpStep(LibCriu criu, ImageStore store, Path tmp, CheckpointOptions opti
             return options.dumpTimeout().get();
         }
         String[][] sources = {{"the system property " + TIMEOUT_PROPERTY, System.getProperty(TIMEOUT_PROPERTY)},
-                {"the environment variable " + LaunchHandoff.DUMP_TIMEOUT_ENV, System.getenv(LaunchHandoff.DUMP_TIMEOUT_ENV)}};
+                {"the environment variable " + LaunchHandoff.DUMP_TIMEOUT_ENV, LaunchHandoff.variable(LaunchHandoff.DUMP_TIMEOUT_ENV)}};
         for (String[] source : sources) {
             if (source[1] == null || source[1].isBlank()) {
                 continue;

@@ -149,7 +149,7 @@ final class RunVerb implements Verb {
             console.say("no image in " + store + " yet: starting cold; the app's checkpointNow() will write one");
             return Optional.empty();
         }
-        ImageFit fit = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap));
+        ImageFit fit = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap), command);
         for (ImageStore.Image image : all) {
             Optional<String> misfit = fit.misfit(image);
             if (misfit.isPresent()) {

@@ -41,6 +41,7 @@ public final class LibC {
     private static final MethodHandle waitpid = find("waitpid",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle dup = find("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle unsetenv = find("unsetenv", FunctionDescriptor.of(JAVA_INT, ADDRESS), SAVE_ERRNO);
     private static final MethodHandle dup2 = find("dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle syscall = find("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), SAVE_ERRNO,
@@ -127,6 +128,24 @@ public final class LibC {
                 throw new ErrnoException("dup", errno(state), "fd " + fd);
             }
             return copy;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Removes {@code name} from this process's C environment, the one children inherit when they
+     * are started without an environment of their own (the JDK's ProcessBuilder when its
+     * environment() was not touched). Call it early: getenv in another thread meanwhile is unsafe.
+     */
+    public static void unsetenv(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            if ((int) unsetenv.invokeExact(state, arena.allocateFrom(name)) < 0) {
+                throw new ErrnoException("unsetenv", errno(state), name);
+            }
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
