@@ -80,18 +80,7 @@ public final class LibC {
 
     /** Opens a directory read-only for handing its descriptor to CRIU; the caller closes it. */
     public static int openDirectory(String path) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int fd = (int) open.invokeExact(state, arena.allocateFrom(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-            if (fd < 0) {
-                throw new ErrnoException("open", errno(state), path);
-            }
-            return fd;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
 
     /** Opens {@code path} with {@code flags} (O_RDWR, ...); the caller closes it. */
