@@ -160,7 +160,8 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
 
     /**
      * Writes the request of a restore of {@code pid} from {@code store}, made by this launcher
-     * (whose stdin, stdout and stderr the restored process takes, descriptor by descriptor); returns it.
+     * (whose stdin, stdout and stderr the restored process takes, descriptor by descriptor); returns
+     * it, or null when it cannot be written and asks nothing else (no GPU map).
      */
     public static Path writeRestoreRequest(Path store, long pid, Map<String, String> gpuMap) {
         Path f = requestFile(store, pid);
@@ -177,6 +178,9 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
             Permissions.ownerOnlyFile(f);
             return f;
         } catch (IOException e) {
+            if (gpuMap.isEmpty()) { // a read-only store: the restored app keeps stdio as CRIU gave it
+                return null;
+            }
             throw new UncheckedIOException("cannot write the restore request " + f, e);
         }
     }

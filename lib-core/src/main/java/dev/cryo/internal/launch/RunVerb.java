@@ -204,6 +204,7 @@ final class RunVerb implements Verb {
             work = Files.createTempDirectory("cryo-restore-");
         } catch (IOException e) {
             console.say("cannot create a working directory for CRIU: " + e + ". Starting cold.");
+            LaunchHandoff.removeRestoreRequest(restoreRequest);
             revert(putBack);
             return OptionalInt.empty();
         }
