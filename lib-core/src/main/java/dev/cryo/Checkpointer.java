@@ -19,6 +19,8 @@ public final class Checkpointer {
             new java.util.concurrent.CopyOnWriteArrayList<>();
 
     static {
+        // The launcher's handoff, read now, before the app starts children that would inherit it.
+        dev.cryo.internal.LaunchHandoff.current();
         // Registered first, so that it runs first after a restore: resources that draw ids from
         // these generators (the JDK's own included) see them reseeded.
         RESOURCES.register(new Resource() {

@@ -75,7 +75,9 @@
  * An image is a directory written as {@code .tmp-<id>-<pid>} and renamed to {@code img-<id>} only
  * after CRIU succeeded and its metadata file is written; it is never restored half-written, and
  * leftovers of a crashed checkpoint are removed by the next start. Image directories are
- * {@code 0700} and their files {@code 0600}: an image holds every secret the process had. The
+ * {@code 0700} and their files {@code 0600}: an image holds every secret the process had; a store
+ * or image that is a symbolic link, another user's, or writable by group or others is refused
+ * (by the launcher, which starts cold, and by {@code checkpointNow()}: {@code IMAGE_DIRECTORY}). The
  * launcher ({@code bin/cryo run --image DIR -- COMMAND}) restores the newest image made from the
  * same command, or starts the command cold. Where the kernel allows it the restore is lazy: the app
  * runs again at once and CRIU's lazy-pages daemon, watched by the launcher, brings its memory in
@@ -112,7 +114,8 @@
  * records those files; the launcher checks them before restoring, names a file that is gone or
  * changed size and starts cold, and warns about one that changed with the same size. Files listed
  * with {@link dev.cryo.CheckpointOptions.Builder#storeFiles} are copied into the image and put back
- * by the launcher before each restore. Before dumping, {@link dev.cryo.Preflight} reports open
+ * by the launcher before each restore, only to the canonical path registered at checkpoint; a
+ * restore that fails puts their old contents back. Before dumping, {@link dev.cryo.Preflight} reports open
  * files modified since the process started, and deleted or replaced ones.
  *
  * <h2>Uniqueness after restore</h2>

@@ -157,8 +157,11 @@ class FailureModesEndToEndTest {
                 copyReadable(src, dst);
                 entries.add(dst.toString());
             }
+            // The user's own store (one writable by others, or another user's, is refused first).
             Path images = Files.createDirectory(shared.resolve("images"),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxrwxrwx")));
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.setAttribute(images, "unix:uid", 65534);
+            Files.setAttribute(images, "unix:gid", 65534);
             List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--",
                     ChildJvm.JAVA.toString(), "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData",

@@ -18,22 +18,86 @@ import java.util.Optional;
  * @param runtime  this machine's runtime
  * @param gpus     the GPUs present
  * @param gpuMap   the user's GPU map ({@code --gpu-map}), empty when none
+ * @param command  the command being started, compared with the image's when both run {@code java}
+ *                 directly (a start script's command says nothing of the JVM it runs); empty: not compared
  */
-public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice> gpus, Map<String, String> gpuMap) {
+public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice> gpus, Map<String, String> gpuMap,
+        List<String> command) {
 
-    /** The rule for {@code build} on this machine now. */
-    public static ImageFit here(BuildKey.Parts build, Map<String, String> gpuMap) {
-        return new ImageFit(build, RuntimeKey.current(), GpuInventory.present(), gpuMap);
+    public ImageFit {
+        command = List.copyOf(command);
+    }
+
+    /** A rule that does not compare commands. */
+    public ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice> gpus, Map<String, String> gpuMap) {
+        this(build, runtime, gpus, gpuMap, List.of());
+    }
+
+    /** The rule for {@code build}, started as {@code command}, on this machine now. */
+    public static ImageFit here(BuildKey.Parts build, Map<String, String> gpuMap, List<String> command) {
+        return new ImageFit(build, RuntimeKey.current(), GpuInventory.present(), gpuMap, command);
+    }
+
+    /**
+     * Why {@code image}'s process is another program than {@code command} starts, or empty. The
+     * build key alone does not say it: a key handed down to a JVM the app started (an inherited
+     * environment) would label that JVM's image with the app's key.
+     */
+    static Optional<String> otherProgram(List<String> command, ImageMetadata.Process process) {
+        if (!runsJava(command) || !runsJava(process.command())) {
+            return Optional.empty();
+        }
+        String wanted = mainOf(command);
+        String had = mainOf(process.command());
+        if (!wanted.equals(had)) {
+            return Optional.of("its process ran " + had + ", this start runs " + wanted);
+        }
+        if (!command.subList(1, command.size()).equals(process.command().subList(1, process.command().size()))) {
+            return Optional.of("its process ran the command line " + String.join(" ", process.command()));
+        }
+        return Optional.empty();
+    }
+
+    private static boolean runsJava(List<String> command) {
+        return !command.isEmpty() && java.nio.file.Path.of(command.get(0)).getFileName().toString().equals("java");
+    }
+
+    /** The main class, {@code -jar} file or {@code -m} module of a java command line. */
+    static String mainOf(List<String> command) {
+        for (int i = 1; i < command.size(); i++) {
+            String a = command.get(i);
+            switch (a) {
+                case "-jar", "-m", "--module" -> {
+                    return i + 1 < command.size() ? a + " " + command.get(i + 1) : a;
+                }
+                case "-cp", "-classpath", "--class-path", "-p", "--module-path", "--add-modules", "--add-opens",
+                        "--add-exports", "--add-reads", "--enable-native-access", "--limit-modules" -> i++;
+                default -> {
+                    if (a.startsWith("--module=")) {
+                        return "-m " + a.substring("--module=".length());
+                    }
+                    if (!a.startsWith("-")) {
+                        return a;
+                    }
+                }
+            }
+        }
+        return "?";
     }
 
     /**
      * Why {@code image} does not fit, phrased to follow "image ID", or empty when it fits. The
-     * first reason found, in the order: damaged, another build, another runtime, GPUs, files.
+     * first reason found, in the order: damaged, stored files, another build, another program
+     * (under the same key), another runtime, GPUs, files.
      */
     public Optional<String> misfit(ImageStore.Image image) {
         Optional<String> defect = image.defect();
         if (defect.isPresent()) {
             return Optional.of("cannot be used: " + defect.get());
+        }
+        Optional<String> stored = StoredFiles.problem(image.metadata().storedFiles(), image.dir());
+        if (stored.isPresent()) {
+            return Optional.of("cannot be used: " + stored.get());
         }
         return misfit(image.metadata());
     }
@@ -43,6 +107,10 @@ public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice>
         Optional<String> otherBuild = BuildKey.misfit(m.build(), build);
         if (otherBuild.isPresent()) {
             return Optional.of("was made from another build: " + otherBuild.get());
+        }
+        Optional<String> program = otherProgram(command, m.process());
+        if (program.isPresent()) {
+            return Optional.of("was made from another program: " + program.get());
         }
         Optional<String> other = m.runtime().flatMap(r -> r.misfit(runtime));
         if (other.isPresent()) {

@@ -5,10 +5,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.ZoneOffset;
@@ -21,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A directory of images. Each image is written into {@code .tmp-<id>-<pid>} and renamed to
@@ -44,6 +48,46 @@ public final class ImageStore {
 
     public Path root() {
         return root;
+    }
+
+    /**
+     * Why this store must not be used, or empty when it may: a store (or an image in it) is
+     * restored and written as the user running Cryo, so it must be that user's alone: not a
+     * symbolic link (which could lead anywhere), owned by that user, and not writable by group or
+     * others (who could put a process of their choosing into it). A store that does not exist yet
+     * is fine: it is created 0700.
+     */
+    public Optional<String> untrusted() {
+        return Files.exists(root, LinkOption.NOFOLLOW_LINKS) ? untrusted(root, "image store") : Optional.empty();
+    }
+
+    /** Why directory {@code dir} must not be used (see {@link #untrusted()}), or empty; {@code what} names it. */
+    public static Optional<String> untrusted(Path dir, String what) {
+        try {
+            PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (a.isSymbolicLink()) {
+                return Optional.of("the " + what + " " + dir + " is a symbolic link (to " + Files.readSymbolicLink(dir)
+                        + "); use the directory itself");
+            }
+            if (!a.isDirectory()) {
+                return Optional.of("the " + what + " " + dir + " is not a directory");
+            }
+            int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            int me = ProcessFacts.effectiveUid();
+            if (owner != me) {
+                return Optional.of("the " + what + " " + dir + " is owned by uid " + owner + " (" + a.owner().getName()
+                        + "), not by uid " + me + " who runs Cryo; chown it, or use a directory of your own");
+            }
+            Set<PosixFilePermission> mode = a.permissions();
+            if (mode.contains(PosixFilePermission.GROUP_WRITE) || mode.contains(PosixFilePermission.OTHERS_WRITE)) {
+                return Optional.of("the " + what + " " + dir + " is writable by " + (mode.contains(
+                        PosixFilePermission.OTHERS_WRITE) ? "others" : "its group") + " ("
+                        + PosixFilePermissions.toString(mode) + "); chmod 700 it");
+            }
+            return Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.of("the " + what + " " + dir + " cannot be examined: " + e);
+        }
     }
 
     /** A new image id: sortable by time, unique by its random part. */
@@ -135,6 +179,7 @@ public final class ImageStore {
             try {
                 Files.writeString(file, Long.toString(ProcessHandle.current().pid()),
                         java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+                Permissions.ownerOnlyFile(file);
                 return Optional.of(file);
             } catch (java.nio.file.FileAlreadyExistsException e) {
                 long holder = holderPid(file);
@@ -179,6 +224,11 @@ public final class ImageStore {
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root, IMAGE_PREFIX + "*")) {
             for (Path d : dirs) {
                 if (Files.isDirectory(d)) {
+                    Optional<String> untrusted = untrusted(d, "image");
+                    if (untrusted.isPresent()) {
+                        out.add(new Image(d, null, untrusted.get()));
+                        continue;
+                    }
                     try {
                         out.add(new Image(d, ImageMetadata.read(d), null));
                     } catch (IOException e) {

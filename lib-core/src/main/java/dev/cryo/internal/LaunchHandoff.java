@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -85,31 +86,101 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
         return Optional.of(new LaunchHandoff(Path.of(dir), key, parseGpuMap(environment.get(GPU_MAP)), criu));
     }
 
-    /** What the launcher handed this process, or empty when no launcher started it. */
+    /**
+     * What the launcher handed this process, or empty when no launcher started it. Read once; the
+     * first call also takes the launcher's variables out of what this process's children inherit
+     * (see {@link #keepFromChildren}). Checkpointer calls it when it loads.
+     */
     public static Optional<LaunchHandoff> current() {
-        return fromEnvironment(System.getenv());
+        return Received.HANDOFF;
+    }
+
+    /** Cryo's variable {@code name} as this process had it at start (before {@link #keepFromChildren}). */
+    public static String variable(String name) {
+        return NAMES.contains(name) ? Received.VARIABLES.get(name) : System.getenv(name);
+    }
+
+    private static final List<String> NAMES = List.of(LAUNCHER, IMAGE_DIR, BUILD_KEY, GPU_MAP, CRIU_VERSION,
+            CRIU_BINARY, DUMP_TIMEOUT_ENV);
+
+    private static final class Received {
+        static final Map<String, String> VARIABLES = new java.util.HashMap<>();
+        static final Optional<LaunchHandoff> HANDOFF = receive();
+
+        private static Optional<LaunchHandoff> receive() {
+            Map<String, String> environment = System.getenv();
+            NAMES.forEach(n -> {
+                if (environment.get(n) != null) {
+                    VARIABLES.put(n, environment.get(n));
+                }
+            });
+            Optional<LaunchHandoff> handoff = fromEnvironment(VARIABLES);
+            if (VARIABLES.get(LAUNCHER) != null) {
+                keepFromChildren(NAMES);
+            }
+            return handoff;
+        }
+    }
+
+    /**
+     * Removes {@code names} from what this process's children inherit, so that a JVM the app
+     * starts does not take the app's handoff for its own (and write its image under the app's
+     * build key). Both places a child's environment comes from: the C environment (a
+     * ProcessBuilder whose environment() was not touched passes none, so the child inherits it)
+     * and the JDK's copy that environment() starts from (reachable where java.lang is open to
+     * Cryo, as the launcher's JDK_JAVA_OPTIONS open it; System.getenv() no longer shows them then:
+     * Cryo reads them through {@link #variable}). Children started before Cryo's classes load still
+     * inherit them.
+     */
+    static void keepFromChildren(List<String> names) {
+        for (String name : names) {
+            try {
+                dev.cryo.internal.os.LibC.unsetenv(name);
+            } catch (RuntimeException | LinkageError e) {
+                // without native access: the JDK's copy below is all that can be done
+            }
+        }
+        try {
+            java.lang.reflect.Field f = Class.forName("java.lang.ProcessEnvironment").getDeclaredField("theEnvironment");
+            f.setAccessible(true);
+            Map<?, ?> copy = (Map<?, ?>) f.get(null);
+            if (copy != null) {
+                synchronized (copy) {
+                    copy.keySet().removeIf(k -> names.contains(k.toString()));
+                }
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // java.lang not open to Cryo: children given an environment of their own keep the names
+        }
     }
 
     static Path requestFile(Path store, long pid) {
         return store.resolve(".restore-" + pid + ".properties");
     }
 
-    /** Writes the request of a restore of {@code pid} from {@code store}; returns it, or null when there is nothing to ask. */
+    /**
+     * Writes the request of a restore of {@code pid} from {@code store}, made by this launcher
+     * (whose stdin, stdout and stderr the restored process takes, descriptor by descriptor); returns
+     * it, or null when it cannot be written and asks nothing else (no GPU map).
+     */
     public static Path writeRestoreRequest(Path store, long pid, Map<String, String> gpuMap) {
         Path f = requestFile(store, pid);
         try {
             Files.deleteIfExists(f);
-            if (gpuMap.isEmpty()) {
-                return null;
-            }
             Properties p = new Properties();
-            p.setProperty("gpu.map", formatGpuMap(gpuMap));
+            p.setProperty("launcher.pid", Long.toString(ProcessHandle.current().pid()));
+            if (!gpuMap.isEmpty()) {
+                p.setProperty("gpu.map", formatGpuMap(gpuMap));
+            }
             try (Writer w = Files.newBufferedWriter(f)) {
                 p.store(w, "Cryo restore request");
             }
             Permissions.ownerOnlyFile(f);
             return f;
         } catch (IOException e) {
+            if (gpuMap.isEmpty()) { // a read-only store: the restored app keeps stdio as CRIU gave it
+                return null;
+            }
             throw new UncheckedIOException("cannot write the restore request " + f, e);
         }
     }
@@ -127,17 +198,29 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
 
     /** In a restored process: the GPU map its restore was asked for, empty when none. */
     public static Map<String, String> restoreGpuMap(Path store, long pid) {
+        return parseGpuMap(readRequest(store, pid).getProperty("gpu.map", ""));
+    }
+
+    /** In a restored process: the launcher that restored it, whose stdio it takes; 0 when unknown. */
+    public static long restoringLauncher(Path store, long pid) {
+        try {
+            return Long.parseLong(readRequest(store, pid).getProperty("launcher.pid", "0"));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static Properties readRequest(Path store, long pid) {
         Path f = requestFile(store, pid);
-        if (!Files.isRegularFile(f)) {
-            return Map.of();
-        }
         Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(f)) {
-            p.load(r);
-        } catch (IOException e) {
-            return Map.of();
+        if (Files.isRegularFile(f)) {
+            try (Reader r = Files.newBufferedReader(f)) {
+                p.load(r);
+            } catch (IOException e) {
+                return new Properties();
+            }
         }
-        return parseGpuMap(p.getProperty("gpu.map", ""));
+        return p;
     }
 
     /** {@code OLD=NEW,OLD=NEW} (GPU indexes or UUIDs) as a map, in order; null or blank is empty. */

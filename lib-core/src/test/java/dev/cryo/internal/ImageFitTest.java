@@ -96,6 +96,9 @@ class ImageFitTest {
 
         ImageStore.Image stored = TestImages.commit(store(), TestImages.withFiles(TestImages.metadata("b", "k"), open,
                 List.of(new StoredFiles.Stored(data.toString(), 100, 0, "rw-------"))));
+        assertTrue(misfit(here(), stored).startsWith("cannot be used: its stored file 0 (" + data + ") has no copy"),
+                misfit(here(), stored));
+        Files.write(stored.dir().resolve(StoredFiles.copyName(0, data.toString())), new byte[100]);
         assertEquals("fits", misfit(here(), stored), "the launcher puts a stored file back first");
     }
 

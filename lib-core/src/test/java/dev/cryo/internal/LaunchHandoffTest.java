@@ -2,7 +2,6 @@ package dev.cryo.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -47,8 +46,10 @@ class LaunchHandoffTest {
     @Test
     @DisplayName("a restore's GPU map reaches the restored process through its request file, which goes afterwards")
     void restoreRequest() {
-        assertNull(LaunchHandoff.writeRestoreRequest(dir, 77, Map.of()), "nothing to ask: no file");
+        LaunchHandoff.writeRestoreRequest(dir, 77, Map.of());
         assertEquals(Map.of(), LaunchHandoff.restoreGpuMap(dir, 77));
+        assertEquals(ProcessHandle.current().pid(), LaunchHandoff.restoringLauncher(dir, 77), "whose stdio to take");
+        assertEquals(0, LaunchHandoff.restoringLauncher(dir, 78));
         Path f = LaunchHandoff.writeRestoreRequest(dir, 77, LaunchHandoff.parseGpuMap(" 0=GPU-aa , 1=0,bad"));
         assertEquals(Map.of("0", "GPU-aa", "1", "0"), LaunchHandoff.restoreGpuMap(dir, 77));
         assertEquals(Map.of(), LaunchHandoff.restoreGpuMap(dir, 78), "another pid's restore asks nothing");

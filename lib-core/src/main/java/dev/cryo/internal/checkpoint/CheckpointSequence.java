@@ -94,8 +94,20 @@ public final class CheckpointSequence {
         BuildKey.Parts build = handoff.map(h -> new BuildKey.Parts(h.buildKey(), own.parts())).orElse(own);
         // The launcher's own rule: an image it would restore makes a new one needless, one it
         // refuses is replaced by this checkpoint.
-        ImageFit fit = ImageFit.here(build, handoff.map(LaunchHandoff::gpuMap).orElse(Map.of()));
-        List<ImageStore.Image> images = store.images();
+        ImageFit fit = ImageFit.here(build, handoff.map(LaunchHandoff::gpuMap).orElse(Map.of()),
+                ProcessFacts.commandLine());
+        Optional<String> untrusted = store.untrusted();
+        if (untrusted.isPresent()) {
+            throw api.checkpointFailure(Reason.IMAGE_DIRECTORY, "Refusing to write the snapshot: " + untrusted.get()
+                    + ". A snapshot holds every secret of the process and is restored as the user who runs it, so its"
+                    + " directory must be that user's alone.", null);
+        }
+        List<ImageStore.Image> images;
+        try {
+            images = store.images();
+        } catch (java.io.UncheckedIOException e) {
+            throw new Failures(api, store.root()).imageDirectory(e.getCause());
+        }
         Optional<ImageStore.Image> existing = fit.newestFitting(images);
         if (existing.isPresent()) {
             return skipped("image " + existing.get().id() + " of this build is already in " + store.root()
@@ -140,6 +152,7 @@ public final class CheckpointSequence {
                     store.root())));
         }
         DescribeStep.Described described = steps.run(new DescribeStep(dir.tmp(), options));
+        steps.run(new StdioStep(store.root()));
         StoredFilesStep.Stored stored = steps.run(new StoredFilesStep(options.storeFiles(), dir.tmp(), failures));
         List<GpuMemoryFiles.Region> inFiles = List.of();
         if (suspended.isPresent() && options.gpuMemoryFiles() && !suspended.get().hostCopy().isEmpty()) {

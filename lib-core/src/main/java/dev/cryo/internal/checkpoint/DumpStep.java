@@ -49,6 +49,7 @@ record DumpStep(LibCriu criu, ImageStore store, Path tmp, CheckpointOptions opti
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         long ghostLimit = unlinkPerfData(options.ghostLimitBytes());
         DumpResult result = null;
+        TerminalStdio terminal = null;
         DumpWatcher watcher = startWatcher();
         try (CriuRequest request = criu.newRequest()) {
             request.imagesDirectory(tmp)
@@ -61,6 +62,7 @@ record DumpStep(LibCriu criu, ImageStore store, Path tmp, CheckpointOptions opti
                     .externalUnixSockets(options.externalUnixSockets())
                     .fileLocks(options.fileLocks())
                     .ghostLimit(ghostLimit);
+            terminal = TerminalStdio.setAside();
             result = request.dump();
         } catch (CriuException e) {
             // Read before the image directory (which holds the marker) goes.
@@ -75,6 +77,9 @@ record DumpStep(LibCriu criu, ImageStore store, Path tmp, CheckpointOptions opti
             // pid is another process's there).
             if (watcher != null && result != DumpResult.RESTORED) {
                 watcher.close();
+            }
+            if (terminal != null && result != DumpResult.RESTORED) {
+                terminal.takeBack(); // a restored copy takes its launcher's (StdioStep)
             }
             // On every path: a zombie left here would be dumped by the next checkpoint and held by
             // every copy restored from it.
@@ -107,7 +112,7 @@ record DumpStep(LibCriu criu, ImageStore store, Path tmp, CheckpointOptions opti
             return options.dumpTimeout().get();
         }
         String[][] sources = {{"the system property " + TIMEOUT_PROPERTY, System.getProperty(TIMEOUT_PROPERTY)},
-                {"the environment variable " + LaunchHandoff.DUMP_TIMEOUT_ENV, System.getenv(LaunchHandoff.DUMP_TIMEOUT_ENV)}};
+                {"the environment variable " + LaunchHandoff.DUMP_TIMEOUT_ENV, LaunchHandoff.variable(LaunchHandoff.DUMP_TIMEOUT_ENV)}};
         for (String[] source : sources) {
             if (source[1] == null || source[1].isBlank()) {
                 continue;

@@ -28,7 +28,7 @@ final class ImageLocation {
         if (handoff.isPresent()) {
             return Optional.of(handoff.get().imageDirectory());
         }
-        String fromEnv = System.getenv(LaunchHandoff.IMAGE_DIR);
+        String fromEnv = LaunchHandoff.variable(LaunchHandoff.IMAGE_DIR);
         if (options.imageDirectory().isPresent()) {
             return options.imageDirectory();
         }

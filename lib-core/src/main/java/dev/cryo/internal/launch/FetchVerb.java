@@ -46,7 +46,7 @@ final class FetchVerb implements Verb {
         }
         try (FleetImages f = fleet.get()) {
             BuildKey.Parts build = BuildKey.parts(args.command(), Path.of("").toAbsolutePath());
-            return f.fetchFitting(ImageFit.here(build, LaunchHandoff.parseGpuMap(args.gpuMap()))) ? 0 : 1;
+            return f.fetchFitting(ImageFit.here(build, LaunchHandoff.parseGpuMap(args.gpuMap()), args.command())) ? 0 : 1;
         }
     }
 }

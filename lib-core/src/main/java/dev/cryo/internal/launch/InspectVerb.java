@@ -83,7 +83,9 @@ final class InspectVerb implements Verb {
         List<Map<String, Object>> described = new ArrayList<>();
         for (ImageStore.Image image : chosen) {
             BuildKey.Parts build = command != null || image.metadata() == null ? command : image.metadata().build();
-            described.add(describe(image, build == null ? null : ImageFit.here(build, gpuMap), command != null));
+            List<String> startedAs = command != null ? args.command() : build == null ? List.of()
+                    : image.metadata().process().command();
+            described.add(describe(image, build == null ? null : ImageFit.here(build, gpuMap, startedAs), command != null));
         }
         if (args.json()) {
             console.out.println(Json.write(described, true));

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /** {@code cryo list}: the images in a directory and, given a command, which one fits it. */
@@ -42,7 +43,18 @@ final class ListVerb implements Verb {
         List<String> command = args.command();
         ImageStore images = new ImageStore(store);
         String key = command.isEmpty() ? null : BuildKey.of(command, Path.of("").toAbsolutePath());
-        List<ImageStore.Image> all = images.images();
+        Optional<String> untrusted = images.untrusted();
+        if (untrusted.isPresent()) {
+            console.error("refusing " + untrusted.get());
+            return 1;
+        }
+        List<ImageStore.Image> all;
+        try {
+            all = images.images();
+        } catch (java.io.UncheckedIOException e) {
+            console.error(e.getMessage() + ": " + e.getCause());
+            return 1;
+        }
         if (all.isEmpty()) {
             console.error("no images in " + store);
             return 0;

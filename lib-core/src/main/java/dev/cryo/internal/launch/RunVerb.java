@@ -32,24 +32,23 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
-import sun.misc.Signal;
 
 /**
  * {@code cryo run}: restores the app from its newest fitting image, or starts it cold.
  *
  * <p>A restored app becomes this launcher's child and writes to the launcher's stdin, stdout and
- * stderr; signals TERM, INT and HUP are passed on to it; the launcher exits with the app's status.
+ * stderr, descriptor by descriptor (see StdioStep); the signals in SignalRelay are passed on to it,
+ * held while a restore is in progress; the launcher exits with the app's status.
  * A missing, foreign, damaged or unrestorable image never stops the start: the reason is printed
  * and the app starts cold, with the image directory handed to it for its {@code checkpointNow()}
  * and {@code JDK_JAVA_OPTIONS} that open the JDK's random generators to Cryo (see JdkGenerators).
  */
 final class RunVerb implements Verb {
-    private static final String[] FORWARDED_SIGNALS = {"TERM", "INT", "HUP"};
-    private static final Map<String, Integer> SIGNAL_NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
     /** Bad images kept for inspection; older ones are deleted. */
     static final int KEEP_BAD = 2;
     /** Signals of which a restored app that dies marks its image bad: a crash, not a stop. */
     private static final Set<Integer> CRASH_SIGNALS = Set.of(4, 6, 7, 8, 11); // ILL ABRT BUS FPE SEGV
+    private final SignalRelay signals = new SignalRelay();
 
     private Console console;
     private Path store;
@@ -115,6 +114,7 @@ final class RunVerb implements Verb {
         this.dumpTimeout = args.dumpTimeout();
         this.restoreMode = args.restoreMode();
         this.restoreTimeout = args.restoreTimeout();
+        signals.install();
         Optional<String> jdkProblem = JavaVersionCheck.problem(command);
         if (jdkProblem.isPresent()) {
             console.error(jdkProblem.get());
@@ -145,6 +145,12 @@ final class RunVerb implements Verb {
 
     private int runWith(BuildKey.Parts build, String key) {
         ImageStore images = new ImageStore(store);
+        Optional<String> untrusted = images.untrusted();
+        if (untrusted.isPresent()) {
+            console.say("refusing " + untrusted.get() + ". Starting cold; the app's checkpointNow() writes no image"
+                    + " there either.");
+            return startCold(key);
+        }
         int stale = images.removeStale();
         if (stale > 0) {
             console.say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
@@ -155,7 +161,7 @@ final class RunVerb implements Verb {
                     + " bad ones are kept for inspection)");
         }
         if (!cold) {
-            ImageFit fits = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap));
+            ImageFit fits = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap), command);
             if (!store.equals(location) && fits.newestFitting(images.images()).isEmpty()) {
                 fleet().ifPresent(f -> f.fetchFitting(fits)); // nothing fitting cached: look in the store
             }
@@ -173,12 +179,18 @@ final class RunVerb implements Verb {
 
     /** The newest image that is whole and made from this command; prints why others do not fit. */
     private Optional<ImageStore.Image> choose(ImageStore images, BuildKey.Parts build) {
-        List<ImageStore.Image> all = images.images();
+        List<ImageStore.Image> all;
+        try {
+            all = images.images();
+        } catch (java.io.UncheckedIOException e) {
+            console.say("warning: " + e.getMessage() + " (" + e.getCause() + "): starting cold");
+            return Optional.empty();
+        }
         if (all.isEmpty()) {
             console.say("no image in " + store + " yet: starting cold; the app's checkpointNow() will write one");
             return Optional.empty();
         }
-        ImageFit fit = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap));
+        ImageFit fit = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap), command);
         for (ImageStore.Image image : all) {
             Optional<String> misfit = fit.misfit(image);
             if (misfit.isPresent()) {
@@ -219,8 +231,10 @@ final class RunVerb implements Verb {
         if (changed.isPresent()) {
             return refused(image, changed.get());
         }
+        StoredFiles.PutBack putBack;
         try {
-            for (String path : StoredFiles.putBack(meta.storedFiles(), image.dir())) {
+            putBack = StoredFiles.putBack(meta.storedFiles(), image.dir());
+            for (String path : putBack.paths()) {
                 console.say("put back " + path + " as it was at checkpoint (kept in the image)");
             }
         } catch (IOException | RuntimeException e) {
@@ -238,6 +252,8 @@ final class RunVerb implements Verb {
             work = Files.createTempDirectory("cryo-restore-");
         } catch (IOException e) {
             console.say("cannot create a working directory for CRIU: " + e + ". Starting cold.");
+            LaunchHandoff.removeRestoreRequest(restoreRequest);
+            revert(putBack);
             return OptionalInt.empty();
         }
         // Children before the first attempt: a failed attempt's restored root may die (and become
@@ -245,11 +261,27 @@ final class RunVerb implements Verb {
         Set<Integer> childrenBefore = ProcessFacts.childPids();
         subreaping(true, childrenBefore);
         RestoreTimeout timeout = RestoreTimeout.start(RestoreTimeout.limit(restoreTimeout, meta), childrenBefore);
+        OptionalInt status = OptionalInt.empty();
         try {
-            return restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore, timeout);
+            status = restoreAttempts(image, criu, meta, work, restoreRequest, pid, deadline, childrenBefore, timeout,
+                    putBack);
+            return status;
         } finally {
             timeout.stop();
             subreaping(false, childrenBefore);
+            if (status.isEmpty()) {
+                revert(putBack);
+            }
+        }
+    }
+
+    /** A restore that failed leaves the stored files as they were before it. */
+    private void revert(StoredFiles.PutBack putBack) {
+        List<String> paths = putBack.paths();
+        List<String> problems = putBack.revert();
+        if (!paths.isEmpty()) {
+            console.say("the restore failed: " + paths + " have their contents from before it again"
+                    + (problems.isEmpty() ? "" : "; except: " + problems));
         }
     }
 
@@ -284,7 +316,8 @@ final class RunVerb implements Verb {
     }
 
     private OptionalInt restoreAttempts(ImageStore.Image image, LibCriu criu, ImageMetadata meta, Path work,
-            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore, RestoreTimeout timeout) {
+            Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore, RestoreTimeout timeout,
+            StoredFiles.PutBack putBack) {
         int logLevel = Integer.getInteger("cryo.criu.logLevel", 2);
         RestoreMode mode = RestoreMode.choose(restoreMode, meta, criu.location(), console::say);
         phase("restoreMode");
@@ -332,7 +365,9 @@ final class RunVerb implements Verb {
                     closeAll(fds);
                     return timedOut(image, timeout, work, restoreRequest, lazy, childrenBefore);
                 }
+                signals.relayTo(child); // a TERM that came during the restore ends the app now
                 phase("criuRestore");
+                putBack.keep();
                 Set<Integer> keep = new java.util.HashSet<>(childrenBefore);
                 keep.add(child);
                 subreaping(false, keep);
@@ -508,12 +543,16 @@ final class RunVerb implements Verb {
     }
 
     private int waitForRestored(int child) {
-        forwardSignals(child);
         int status = LibC.waitFor(child);
         return LibC.exitCode(status);
     }
 
     private int startCold(String key) {
+        int ending = signals.heldEnding();
+        if (ending > 0) { // asked to stop before the app ran: nothing to start
+            console.say("stopped by signal " + ending + " before the app started");
+            return 128 + ending;
+        }
         ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
         // Opens the JDK's generators to Cryo, so that restored copies reseed them (JdkGenerators).
         // Through the environment, the java launcher's own way: it works for -jar, -cp and -m starts,
@@ -545,7 +584,7 @@ final class RunVerb implements Verb {
             console.error("cannot start " + command.get(0) + ": " + e.getMessage());
             return 127;
         }
-        forwardSignals((int) process.pid());
+        signals.relayTo((int) process.pid());
         try (ProgressLine progress = console.progress("checkpointing",
                 ProgressLine.checkpointOf(store, ProgressLine.DELAY_MILLIS))) {
             while (true) {
@@ -559,13 +598,6 @@ final class RunVerb implements Verb {
                     // Only a signal to the app ends the wait; the app's status is what we report.
                 }
             }
-        }
-    }
-
-    private static void forwardSignals(int child) {
-        for (String name : FORWARDED_SIGNALS) {
-            int number = SIGNAL_NUMBERS.get(name);
-            Signal.handle(new Signal(name), s -> LibC.kill(child, number));
         }
     }
 

@@ -27,6 +27,8 @@ public final class LibC {
     public static final int O_RDONLY = 0;
     public static final int O_DIRECTORY = 0x10000;
     public static final int O_CLOEXEC = 0x80000;
+    public static final int O_RDWR = 2;
+    public static final int O_NOCTTY = 0x100;
     public static final int WNOHANG = 1;
     public static final int EINTR = 4;
     public static final int ECHILD = 10;
@@ -39,6 +41,14 @@ public final class LibC {
     private static final MethodHandle waitpid = find("waitpid",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle dup = find("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle unsetenv = find("unsetenv", FunctionDescriptor.of(JAVA_INT, ADDRESS), SAVE_ERRNO);
+    private static final MethodHandle dup2 = find("dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), SAVE_ERRNO);
+    private static final MethodHandle syscall = find("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), SAVE_ERRNO,
+            Linker.Option.firstVariadicArg(1));
+    // The same numbers on every architecture (they were added after the tables were unified).
+    private static final long SYS_PIDFD_OPEN = 434;
+    private static final long SYS_PIDFD_GETFD = 438;
     private static final MethodHandle getsid = find("getsid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle getpgid = find("getpgid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
     private static final MethodHandle setsid = find("setsid", FunctionDescriptor.of(JAVA_INT), SAVE_ERRNO);
@@ -70,9 +80,14 @@ public final class LibC {
 
     /** Opens a directory read-only for handing its descriptor to CRIU; the caller closes it. */
     public static int openDirectory(String path) {
+        return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+
+    /** Opens {@code path} with {@code flags} (O_RDWR, ...); the caller closes it. */
+    public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int fd = (int) open.invokeExact(state, arena.allocateFrom(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+            int fd = (int) open.invokeExact(state, arena.allocateFrom(path), flags, 0);
             if (fd < 0) {
                 throw new ErrnoException("open", errno(state), path);
             }
@@ -102,6 +117,67 @@ public final class LibC {
                 throw new ErrnoException("dup", errno(state), "fd " + fd);
             }
             return copy;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Removes {@code name} from this process's C environment, the one children inherit when they
+     * are started without an environment of their own (the JDK's ProcessBuilder when its
+     * environment() was not touched). Call it early: getenv in another thread meanwhile is unsafe.
+     */
+    public static void unsetenv(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            if ((int) unsetenv.invokeExact(state, arena.allocateFrom(name)) < 0) {
+                throw new ErrnoException("unsetenv", errno(state), name);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Makes {@code to} a copy of {@code from} (dup2); {@code to} is closed first if open. */
+    public static void dup2(int from, int to) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            if ((int) dup2.invokeExact(state, from, to) < 0) {
+                throw new ErrnoException("dup2", errno(state), "fd " + from + " to " + to);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * A copy, in this process, of descriptor {@code fd} of process {@code pid}: the same open file
+     * (offset and flags shared), as if inherited (pidfd_open and pidfd_getfd, Linux 5.6+; it needs
+     * the right to ptrace {@code pid}). The caller closes it.
+     */
+    public static int descriptorOf(int pid, int fd) {
+        int pidfd = (int) sys("pidfd_open", SYS_PIDFD_OPEN, pid, 0, 0);
+        try {
+            return (int) sys("pidfd_getfd", SYS_PIDFD_GETFD, pidfd, fd, 0);
+        } finally {
+            close(pidfd);
+        }
+    }
+
+    private static long sys(String name, long number, long a, long b, long c) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            long r = (long) syscall.invokeExact(state, number, a, b, c);
+            if (r < 0) {
+                throw new ErrnoException(name, errno(state), "(" + a + ", " + b + ")");
+            }
+            return r;
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
