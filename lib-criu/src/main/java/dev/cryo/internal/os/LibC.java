@@ -48,6 +48,14 @@ public final class LibC {
             Linker.Option.firstVariadicArg(1));
     private static final int PR_SET_CHILD_SUBREAPER = 36;
     private static final NativeLibrary.Function madvise = posix("madvise", JAVA_LONG, JAVA_LONG, JAVA_INT);
+    private static final NativeLibrary.Function mmap = LIBC.function("mmap", POSIX,
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), SAVE_ERRNO);
+    private static final NativeLibrary.Function munmap = posix("munmap", ADDRESS, JAVA_LONG);
+    private static final int PROT_READ_WRITE = 0x1 | 0x2;
+    private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
+    private static final NativeLibrary.Function posix_fadvise = LIBC.function("posix_fadvise", POSIX,
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final int POSIX_FADV_WILLNEED = 3;
 
     /** madvise: the pages may be dropped (private anonymous memory reads back as zeros). */
     public static final int MADV_DONTNEED = 4;
@@ -140,6 +148,48 @@ public final class LibC {
     public static void madvise(long address, long length, int advice) {
         call(madvise, String.format(Locale.ROOT, "0x%x, %d bytes, advice %d", address, length, advice),
                 (h, state) -> (int) h.invokeExact(state, address, length, advice));
+    }
+
+    /**
+     * {@code bytes} of new private anonymous memory, page-aligned, straight from {@code mmap}: not
+     * zeroed by the JVM first (an arena's allocation writes every byte, faulting every page in), and
+     * given back to the kernel at once by {@link #unmap}.
+     */
+    public static MemorySegment mapAnonymous(long bytes) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment p = mmap.invoke(h -> (MemorySegment) h.invokeExact(state, MemorySegment.NULL, bytes,
+                    PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L));
+            if (p.address() == -1L) { // MAP_FAILED
+                throw new ErrnoException("mmap", (int) ERRNO.get(state, 0L), bytes + " bytes of anonymous memory");
+            }
+            return NativeLibrary.sized(p, bytes);
+        }
+    }
+
+    /** Gives memory from {@link #mapAnonymous} back to the kernel. */
+    public static void unmap(MemorySegment memory) {
+        call(munmap, memory.byteSize() + " bytes at 0x" + Long.toHexString(memory.address()),
+                (h, state) -> (int) h.invokeExact(state, memory, memory.byteSize()));
+    }
+
+    /**
+     * {@code posix_fadvise(POSIX_FADV_WILLNEED)}: the kernel starts reading {@code path} into the page
+     * cache, without waiting. Best effort: returns false when it could not be asked (no such file, say).
+     */
+    public static boolean adviseWillNeed(String path) {
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cPath = arena.allocateFrom(path);
+            fd = call(open, path, (h, state) -> (int) h.invokeExact(state, cPath, O_RDONLY | O_CLOEXEC, 0));
+        } catch (ErrnoException e) {
+            return false;
+        }
+        try {
+            return posix_fadvise.invokeInt(h -> (int) h.invokeExact(fd, 0L, 0L, POSIX_FADV_WILLNEED)) == 0;
+        } finally {
+            close(fd);
+        }
     }
 
     /**

@@ -71,6 +71,12 @@ public final class NativeLibrary {
         return pointer.reinterpret(Long.MAX_VALUE).getString(0);
     }
 
+    /** The {@code bytes} of memory at {@code pointer}, which a C function returned (mmap's, say). */
+    @SuppressWarnings("restricted")
+    public static MemorySegment sized(MemorySegment pointer, long bytes) {
+        return pointer.reinterpret(bytes);
+    }
+
     /** A call of a downcall handle with its exact argument and return types ({@code invokeExact}). */
     @FunctionalInterface
     public interface Call<T> {
