@@ -60,11 +60,6 @@ public final class NativeLibrary {
         return new Function(symbol, since, descriptor, options);
     }
 
-    /** Whether this library has {@code symbol}. */
-    public boolean has(String symbol) {
-        return lookup.find(symbol).isPresent();
-    }
-
     /** Reads a NUL-terminated string the library owns (static storage or its own allocation). */
     @SuppressWarnings("restricted")
     public static String cString(MemorySegment pointer) {
@@ -111,7 +106,7 @@ public final class NativeLibrary {
 
         /** Whether the library has this function (calls of one it lacks throw {@link MissingSymbolException}). */
         public boolean exists() {
-            return handle != null || has(symbol);
+            return handle != null || lookup.find(symbol).isPresent();
         }
 
         /** Calls the function through {@code call}; the one place that turns invokeExact's Throwable into what it is. */

@@ -17,9 +17,7 @@ import java.lang.foreign.MemorySegment;
  */
 public final class CudaMemory {
     /** CUresult CUDA_ERROR_NOT_READY: an event not reached yet. */
-    public static final int NOT_READY = 600;
-    /** CUresult CUDA_ERROR_OUT_OF_MEMORY. */
-    public static final int OUT_OF_MEMORY = 2;
+    private static final int NOT_READY = 600;
     /** cuMemHostRegister flag: the device only reads the memory (a read-only file mapping can be registered). */
     public static final int HOST_REGISTER_READ_ONLY = 0x08;
     private static final int ALLOCATION_TYPE_PINNED = 1;
@@ -44,7 +42,6 @@ public final class CudaMemory {
     private final NativeLibrary.Function cuMemMap;
     private final NativeLibrary.Function cuMemUnmap;
     private final NativeLibrary.Function cuMemSetAccess;
-    private final NativeLibrary.Function cuMemGetInfo_v2;
     private final NativeLibrary.Function cuStreamCreate;
     private final NativeLibrary.Function cuStreamDestroy_v2;
     private final NativeLibrary.Function cuStreamSynchronize;
@@ -76,7 +73,6 @@ public final class CudaMemory {
         cuMemMap = cuda.function("cuMemMap", vmm, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
         cuMemUnmap = cuda.function("cuMemUnmap", vmm, JAVA_LONG, JAVA_LONG);
         cuMemSetAccess = cuda.function("cuMemSetAccess", vmm, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
-        cuMemGetInfo_v2 = cuda.function("cuMemGetInfo_v2", base, ADDRESS, ADDRESS);
         cuStreamCreate = cuda.function("cuStreamCreate", base, ADDRESS, JAVA_INT);
         cuStreamDestroy_v2 = cuda.function("cuStreamDestroy_v2", base, ADDRESS);
         cuStreamSynchronize = cuda.function("cuStreamSynchronize", base, ADDRESS);
@@ -191,16 +187,6 @@ public final class CudaMemory {
     public void unmapAndRelease(long address, long bytes, long handle) {
         cuda.call(cuMemUnmap, h -> (int) h.invokeExact(address, bytes));
         cuda.call(cuMemRelease, h -> (int) h.invokeExact(handle));
-    }
-
-    /** Free and total device memory of the current context's GPU, in bytes. */
-    public long[] memoryInfo() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment free = a.allocate(JAVA_LONG);
-            MemorySegment total = a.allocate(JAVA_LONG);
-            cuda.call(cuMemGetInfo_v2, h -> (int) h.invokeExact(free, total));
-            return new long[] {free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
-        }
     }
 
     /** A new non-blocking stream in the current context. */

@@ -216,7 +216,7 @@ public final class LibCuda {
     }
 
     /** The CUresult's name, such as CUDA_ERROR_NOT_SUPPORTED. */
-    public String errorName(int code) {
+    private String errorName(int code) {
         return errorText(cuGetErrorName, code);
     }
 
