@@ -227,7 +227,7 @@ public final class Preflight {
             return "with CRIU 4.2 or newer " + fine + "; CRIU before 4.2 cannot dump TCP sockets on kernels 6.16 and"
                     + " newer (\"Can't get 1:16 opt\"): " + old;
         }
-        String version = "CRIU " + dev.cryo.internal.criu.LibCriu.formatVersion(v.getAsInt());
+        String version = "CRIU " + dev.cryo.internal.criu.CriuVersion.format(v.getAsInt());
         if (v.getAsInt() >= CriuAccess.TCP_SOCKETS_VERSION) {
             return version + " dumps it: " + fine;
         }

@@ -214,7 +214,7 @@ public final class DeviceMemoryFiles {
      */
     public static void readAhead(Layout layout, Path dir) {
         for (int f = 0; f < layout.files(); f++) {
-            FileAdvice.willNeed(file(dir, f));
+            LibC.adviseWillNeed(file(dir, f).toString());
         }
     }
 
@@ -337,7 +337,7 @@ public final class DeviceMemoryFiles {
         Ring(DeviceCopies copies, int slots, long chunkBytes) {
             this.copies = copies;
             this.chunkBytes = chunkBytes;
-            block = AnonymousMemory.map(slots * chunkBytes);
+            block = LibC.mapAnonymous(slots * chunkBytes);
             try {
                 LibC.madvise(block.address(), block.byteSize(), LibC.MADV_HUGEPAGE);
             } catch (RuntimeException e) {
@@ -346,7 +346,7 @@ public final class DeviceMemoryFiles {
             try {
                 copies.pin(block, false);
             } catch (RuntimeException e) {
-                AnonymousMemory.unmap(block);
+                LibC.unmap(block);
                 throw e;
             }
             pinned = true;
@@ -364,7 +364,7 @@ public final class DeviceMemoryFiles {
                     copies.unpin(block);
                 }
             } finally {
-                AnonymousMemory.unmap(block);
+                LibC.unmap(block);
             }
         }
     }

@@ -5,6 +5,7 @@ import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuUnavailableException;
+import dev.cryo.internal.criu.CriuVersion;
 import dev.cryo.internal.criu.LibCriu;
 
 /** Finds libcriu and the criu binary once per process and checks that CRIU is new enough. */
@@ -36,7 +37,7 @@ public final class CriuAccess {
         }
         if (version < MINIMUM_VERSION) {
             throw api.checkpointFailure(CheckpointException.Reason.CRIU_UNAVAILABLE, "CRIU "
-                    + LibCriu.formatVersion(version) + " at " + lib.location().binary() + " is too old: Cryo needs"
+                    + CriuVersion.format(version) + " at " + lib.location().binary() + " is too old: Cryo needs"
                     + " CRIU 4.0 or newer (older releases fail on current kernels). Run bin/bootstrap, which installs"
                     + " CRIU 4.2 into ~/.cryo/criu, or point CRYO_CRIU and CRYO_CRIU_LIB at a newer one.", null);
         }
@@ -66,7 +67,7 @@ public final class CriuAccess {
         if (probed == 0) {
             try {
                 CriuLocation location = CriuLocation.resolve(null, null);
-                probed = checkedByLauncher(location).orElseGet(() -> LibCriu.versionOf(location.binary()));
+                probed = checkedByLauncher(location).orElseGet(() -> CriuVersion.of(location.binary()));
             } catch (RuntimeException e) {
                 return java.util.OptionalInt.empty();
             }

@@ -7,7 +7,7 @@ import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.RuntimeKey;
-import dev.cryo.internal.criu.LibCriu;
+import dev.cryo.internal.criu.CriuVersion;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -51,7 +51,7 @@ record DescribeStep(Path tmp, CheckpointOptions options)
                 System.getProperty("java.home"), System.getProperty("os.arch"), System.getProperty("os.version"),
                 ProcessFacts.residentBytes(), ProcessFacts.stdioKeys());
         // The dump's own images-directory descriptor is in the image; restore maps its old path.
-        ImageMetadata.Criu criu = new ImageMetadata.Criu(LibCriu.formatVersion(CriuAccess.version()), tmp.toString(),
+        ImageMetadata.Criu criu = new ImageMetadata.Criu(CriuVersion.format(CriuAccess.version()), tmp.toString(),
                 options.tcpEstablished(), options.externalUnixSockets(), options.fileLocks());
         return new Described(Instant.now().toString(), process, RuntimeKey.current(), criu,
                 OpenFiles.describe(OpenFiles.current()));

@@ -3,7 +3,7 @@ package dev.cryo.internal.checkpoint;
 import dev.cryo.CheckpointException;
 import dev.cryo.CheckpointException.Reason;
 import dev.cryo.internal.criu.CriuException;
-import dev.cryo.internal.criu.LibCriu;
+import dev.cryo.internal.criu.CriuVersion;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,14 +50,14 @@ final class Failures {
         int version = CriuAccess.version();
         boolean oldCriu = version > 0 && version < CriuAccess.TCP_SOCKETS_VERSION;
         if (oldCriu || e.logTail().stream().anyMatch(l -> l.contains("Can't get 1:16 opt"))) {
-            return "CRIU " + LibCriu.formatVersion(version) + " (older than 4.2) cannot dump any TCP socket on"
+            return "CRIU " + CriuVersion.format(version) + " (older than 4.2) cannot dump any TCP socket on"
                     + " kernels 6.16 and newer, listening ones included (\"Can't get 1:16 opt\"): close them in a"
                     + " Resource's beforeCheckpoint and open them again in afterRestore, or update CRIU to 4.2 or"
                     + " newer (bin/bootstrap installs it). Other common causes: unix sockets to other processes"
                     + " (externalUnixSockets(true)), open files that were deleted (ghostLimitBytes).";
         }
         return "Common causes: established TCP connections (close them in a Resource, or tcpEstablished(true);"
-                + " listening sockets are fine with CRIU " + LibCriu.formatVersion(version) + "), unix sockets to"
+                + " listening sockets are fine with CRIU " + CriuVersion.format(version) + "), unix sockets to"
                 + " other processes (externalUnixSockets(true)), open files that were deleted (ghostLimitBytes).";
     }
 

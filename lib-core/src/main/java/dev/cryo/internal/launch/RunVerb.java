@@ -16,6 +16,7 @@ import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuLocation;
 import dev.cryo.internal.criu.CriuRequest;
 import dev.cryo.internal.criu.CriuUnavailableException;
+import dev.cryo.internal.criu.CriuVersion;
 import dev.cryo.internal.criu.LibCriu;
 import dev.cryo.internal.os.LibC;
 import java.io.IOException;
@@ -567,7 +568,7 @@ final class RunVerb implements Verb {
         Optional<LaunchHandoff.CheckedCriu> criu = Optional.empty();
         try {
             CriuLocation location = CriuLocation.resolve(null, null);
-            criu = Optional.of(new LaunchHandoff.CheckedCriu(LibCriu.versionOf(location.binary()), location.binary()));
+            criu = Optional.of(new LaunchHandoff.CheckedCriu(CriuVersion.of(location.binary()), location.binary()));
         } catch (CriuUnavailableException e) {
             console.say("warning: " + e.getMessage() + " The app starts, but its checkpoint will fail.");
         }

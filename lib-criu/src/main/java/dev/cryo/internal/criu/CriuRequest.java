@@ -3,6 +3,7 @@ package dev.cryo.internal.criu;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
 import dev.cryo.internal.os.LibC;
+import dev.cryo.internal.os.NativeLibrary;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
@@ -17,7 +18,7 @@ import java.util.List;
 
 /**
  * One libcriu request: a {@code criu_opts} with its options set, then one action ({@link #dump()},
- * {@link #restoreChild()}, {@link #check()}). Owns the directory descriptors it opened and frees
+ * {@link #restoreChild()}). Owns the directory descriptors it opened and frees
  * everything on {@link #close()}. Use from one thread.
  */
 public final class CriuRequest implements AutoCloseable {
@@ -40,27 +41,19 @@ public final class CriuRequest implements AutoCloseable {
         this.lib = lib;
         try {
             MemorySegment holder = arena.allocate(ADDRESS);
-            int rc = (int) lib.require(lib.criu_local_init_opts, "criu_local_init_opts").invokeExact(holder);
-            if (rc < 0) {
-                arena.close();
-                throw new CriuException("criu_local_init_opts", rc, 0, null, List.of());
-            }
+            check(lib.criu_local_init_opts, lib.criu_local_init_opts.invokeInt(h -> (int) h.invokeExact(holder)));
             opts = holder.get(ADDRESS, 0);
-            String binary = lib.location().binary().toString();
-            rc = (int) lib.require(lib.criu_local_set_service_binary, "criu_local_set_service_binary")
-                    .invokeExact(opts, arena.allocateFrom(binary));
-            check("criu_local_set_service_binary", rc);
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException e) {
+            arena.close();
             throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
         }
+        setString(lib.criu_local_set_service_binary, lib.location().binary().toString());
     }
 
     /** The directory CRIU reads or writes images in; required for dump and restore. */
     public CriuRequest imagesDirectory(Path dir) {
         int fd = openOwned(dir);
-        invoke(lib.criu_local_set_images_dir_fd, "criu_local_set_images_dir_fd", fd);
+        setInt(lib.criu_local_set_images_dir_fd, fd);
         imagesDirectory = dir;
         return this;
     }
@@ -68,66 +61,53 @@ public final class CriuRequest implements AutoCloseable {
     /** The directory CRIU writes its log (and other working files) in; defaults to the images directory. */
     public CriuRequest workDirectory(Path dir) {
         int fd = openOwned(dir);
-        invoke(lib.criu_local_set_work_dir_fd, "criu_local_set_work_dir_fd", fd);
+        setInt(lib.criu_local_set_work_dir_fd, fd);
         workDirectory = dir;
         return this;
     }
 
     /** CRIU's log file name, inside the work directory, and its level ({@link #LOG_ERROR}..{@link #LOG_DEBUG}). */
     public CriuRequest log(String fileName, int level) {
-        try {
-            int rc = (int) lib.require(lib.criu_local_set_log_file, "criu_local_set_log_file")
-                    .invokeExact(opts, arena.allocateFrom(fileName));
-            check("criu_local_set_log_file", rc);
-            lib.require(lib.criu_local_set_log_level, "criu_local_set_log_level").invokeExact(opts, level);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        setString(lib.criu_local_set_log_file, fileName);
+        setInt(lib.criu_local_set_log_level, level);
         logName = fileName;
         return this;
     }
 
     /** The process (tree root) to dump; by default libcriu dumps the calling process. */
     public CriuRequest pid(int pid) {
-        invoke(lib.criu_local_set_pid, "criu_local_set_pid", pid);
+        setInt(lib.criu_local_set_pid, pid);
         return this;
     }
 
     /** Keep the dumped process running after the dump (otherwise CRIU kills it). */
     public CriuRequest leaveRunning(boolean value) {
-        return flag(lib.criu_local_set_leave_running, "criu_local_set_leave_running", value);
+        return flag(lib.criu_local_set_leave_running, value);
     }
 
     /** Allow a process whose session or terminal belongs to its parent (any process started from a shell). */
     public CriuRequest shellJob(boolean value) {
-        return flag(lib.criu_local_set_shell_job, "criu_local_set_shell_job", value);
+        return flag(lib.criu_local_set_shell_job, value);
     }
 
     /** Dump and restore established TCP connections (restore needs the same addresses). */
     public CriuRequest tcpEstablished(boolean value) {
-        return flag(lib.criu_local_set_tcp_established, "criu_local_set_tcp_established", value);
+        return flag(lib.criu_local_set_tcp_established, value);
     }
 
     /** Allow unix sockets connected to processes outside the dumped tree. */
     public CriuRequest externalUnixSockets(boolean value) {
-        return flag(lib.criu_local_set_ext_unix_sk, "criu_local_set_ext_unix_sk", value);
+        return flag(lib.criu_local_set_ext_unix_sk, value);
     }
 
     /** Dump and restore file locks. */
     public CriuRequest fileLocks(boolean value) {
-        return flag(lib.criu_local_set_file_locks, "criu_local_set_file_locks", value);
-    }
-
-    /** Let devices CRIU cannot dump be reopened by path (used for GPU device files). */
-    public CriuRequest evasiveDevices(boolean value) {
-        return flag(lib.criu_local_set_evasive_devices, "criu_local_set_evasive_devices", value);
+        return flag(lib.criu_local_set_file_locks, value);
     }
 
     /** The largest deleted-but-open file CRIU copies into the image. */
     public CriuRequest ghostLimit(long bytes) {
-        invoke(lib.criu_local_set_ghost_limit, "criu_local_set_ghost_limit", (int) Math.min(bytes, Integer.MAX_VALUE));
+        setInt(lib.criu_local_set_ghost_limit, (int) Math.min(bytes, Integer.MAX_VALUE));
         return this;
     }
 
@@ -149,15 +129,7 @@ public final class CriuRequest implements AutoCloseable {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot write CRIU's config file " + config, e);
         }
-        try {
-            int rc = (int) lib.require(lib.criu_local_set_config_file, "criu_local_set_config_file")
-                    .invokeExact(opts, arena.allocateFrom(config.toString()));
-            check("criu_local_set_config_file", rc);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        setString(lib.criu_local_set_config_file, config.toString());
         return this;
     }
 
@@ -166,15 +138,9 @@ public final class CriuRequest implements AutoCloseable {
      * ({@code pipe:[ino]}, {@code socket:[ino]}, {@code tty[rdev:dev]} or a path without its leading '/').
      */
     public CriuRequest inheritFd(int fd, String key) {
-        try {
-            int rc = (int) lib.require(lib.criu_local_add_inherit_fd, "criu_local_add_inherit_fd")
-                    .invokeExact(opts, fd, arena.allocateFrom(key));
-            check("criu_local_add_inherit_fd", rc);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        MemorySegment cKey = arena.allocateFrom(key);
+        check(lib.criu_local_add_inherit_fd,
+                lib.criu_local_add_inherit_fd.invokeInt(h -> (int) h.invokeExact(opts, fd, cKey)));
         return this;
     }
 
@@ -188,7 +154,7 @@ public final class CriuRequest implements AutoCloseable {
 
     /** Dumps the process (by default the caller itself). */
     public DumpResult dump() {
-        int rc = action(lib.criu_local_dump, "criu_local_dump");
+        int rc = action(lib.criu_local_dump);
         return rc == 0 ? DumpResult.DUMPED : DumpResult.RESTORED;
     }
 
@@ -197,12 +163,7 @@ public final class CriuRequest implements AutoCloseable {
      * restored root's pid. Every PID the image holds must be free, zombies' included.
      */
     public int restoreChild() {
-        return action(lib.criu_local_restore_child, "criu_local_restore_child");
-    }
-
-    /** Asks CRIU whether it can work on this kernel. */
-    public void check() {
-        action(lib.criu_local_check, "criu_local_check");
+        return action(lib.criu_local_restore_child);
     }
 
     /**
@@ -211,17 +172,7 @@ public final class CriuRequest implements AutoCloseable {
      * is about to be dumped (use {@link LibCriu#binaryVersion()}).
      */
     public int version() {
-        try {
-            int v = (int) lib.require(lib.criu_local_get_version, "criu_local_get_version").invokeExact(opts);
-            if (v < 0) {
-                throw new CriuException("criu_local_get_version", v, 0, null, List.of());
-            }
-            return v;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return check(lib.criu_local_get_version, lib.criu_local_get_version.invokeInt(h -> (int) h.invokeExact(opts)));
     }
 
     /** CRIU's log file for this request, or null when no log was asked for. */
@@ -230,41 +181,36 @@ public final class CriuRequest implements AutoCloseable {
         return logName == null || dir == null ? null : dir.resolve(logName);
     }
 
-    private int action(LibCriu.Downcall handle, String name) {
+    private int action(NativeLibrary.Function function) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(CAPTURE);
-            int rc = (int) lib.require(handle, name).invokeExact(state, opts);
+            int rc = function.invokeInt(h -> (int) h.invokeExact(state, opts));
             if (rc < 0) {
                 int criuErrno = (int) ERRNO.get(state, 0L);
-                throw new CriuException(name, rc, criuErrno, logFile(), logTail(logFile()));
+                throw new CriuException(function.symbol(), rc, criuErrno, logFile(), logTail(logFile()));
             }
             return rc;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
         }
     }
 
-    private CriuRequest flag(LibCriu.Downcall handle, String name, boolean value) {
-        try {
-            lib.require(handle, name).invokeExact(opts, value);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+    private CriuRequest flag(NativeLibrary.Function function, boolean value) {
+        function.invoke(h -> {
+            h.invokeExact(opts, value);
+            return null;
+        });
         return this;
     }
 
-    private void invoke(LibCriu.Downcall handle, String name, int value) {
-        try {
-            lib.require(handle, name).invokeExact(opts, value);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+    private void setInt(NativeLibrary.Function function, int value) {
+        function.invoke(h -> {
+            h.invokeExact(opts, value);
+            return null;
+        });
+    }
+
+    private void setString(NativeLibrary.Function function, String value) {
+        MemorySegment cValue = arena.allocateFrom(value);
+        check(function, function.invokeInt(h -> (int) h.invokeExact(opts, cValue)));
     }
 
     private int openOwned(Path dir) {
@@ -273,10 +219,12 @@ public final class CriuRequest implements AutoCloseable {
         return fd;
     }
 
-    private static void check(String function, int rc) {
+    /** libcriu's setters and getters return {@code -errno} on failure. */
+    private static int check(NativeLibrary.Function function, int rc) {
         if (rc < 0) {
-            throw new CriuException(function, rc, 0, null, List.of());
+            throw new CriuException(function.symbol(), rc, 0, null, List.of());
         }
+        return rc;
     }
 
     /**
@@ -311,11 +259,10 @@ public final class CriuRequest implements AutoCloseable {
     @Override
     public void close() {
         try {
-            lib.require(lib.criu_local_free_opts, "criu_local_free_opts").invokeExact(opts);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
+            lib.criu_local_free_opts.invoke(h -> {
+                h.invokeExact(opts);
+                return null;
+            });
         } finally {
             ownedFds.forEach(LibC::close);
             ownedFds.clear();

@@ -7,22 +7,24 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
-import java.util.Optional;
+import java.util.Locale;
 
 /**
  * The libc calls Cryo needs that the JDK does not offer: directory file descriptors to hand to CRIU,
- * waiting for and signalling a child the JVM did not start itself, and errno names.
+ * waiting for and signalling a child the JVM did not start itself, and errno names. Handles are
+ * named after the C symbols and bound on first use ({@link NativeLibrary}).
  */
 public final class LibC {
-    private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option SAVE_ERRNO = Linker.Option.captureCallState("errno");
+    private static final NativeLibrary LIBC = NativeLibrary.libc();
+    private static final String POSIX = "POSIX.1 (any glibc)";
 
     public static final int O_RDONLY = 0;
     public static final int O_DIRECTORY = 0x10000;
@@ -34,48 +36,73 @@ public final class LibC {
     public static final int ECHILD = 10;
     public static final int ESRCH = 3;
 
-    private static final MethodHandle open = find("open",
+    private static final NativeLibrary.Function open = LIBC.function("open", POSIX,
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), SAVE_ERRNO, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle close = find("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
-    private static final MethodHandle kill = find("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), SAVE_ERRNO);
-    private static final MethodHandle waitpid = find("waitpid",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), SAVE_ERRNO);
-    private static final MethodHandle dup = find("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
-    private static final MethodHandle unsetenv = find("unsetenv", FunctionDescriptor.of(JAVA_INT, ADDRESS), SAVE_ERRNO);
-    private static final MethodHandle dup2 = find("dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), SAVE_ERRNO);
-    private static final MethodHandle syscall = find("syscall",
+    private static final NativeLibrary.Function close = posix("close", JAVA_INT);
+    private static final NativeLibrary.Function kill = posix("kill", JAVA_INT, JAVA_INT);
+    private static final NativeLibrary.Function waitpid = posix("waitpid", JAVA_INT, ADDRESS, JAVA_INT);
+    private static final NativeLibrary.Function dup = posix("dup", JAVA_INT);
+    private static final NativeLibrary.Function unsetenv = posix("unsetenv", ADDRESS);
+    private static final NativeLibrary.Function dup2 = posix("dup2", JAVA_INT, JAVA_INT);
+    private static final NativeLibrary.Function syscall = LIBC.function("syscall", POSIX,
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), SAVE_ERRNO,
             Linker.Option.firstVariadicArg(1));
     // The same numbers on every architecture (they were added after the tables were unified).
     private static final long SYS_PIDFD_OPEN = 434;
     private static final long SYS_PIDFD_GETFD = 438;
-    private static final MethodHandle getsid = find("getsid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
-    private static final MethodHandle getpgid = find("getpgid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), SAVE_ERRNO);
-    private static final MethodHandle setsid = find("setsid", FunctionDescriptor.of(JAVA_INT), SAVE_ERRNO);
-    private static final MethodHandle prctl = find("prctl",
+    private static final NativeLibrary.Function getsid = posix("getsid", JAVA_INT);
+    private static final NativeLibrary.Function getpgid = posix("getpgid", JAVA_INT);
+    private static final NativeLibrary.Function setsid = posix("setsid");
+    private static final NativeLibrary.Function prctl = LIBC.function("prctl", "Linux 3.4 (PR_SET_CHILD_SUBREAPER)",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), SAVE_ERRNO,
             Linker.Option.firstVariadicArg(1));
     private static final int PR_SET_CHILD_SUBREAPER = 36;
-    private static final MethodHandle madvise = find("madvise",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), SAVE_ERRNO);
+    private static final NativeLibrary.Function madvise = posix("madvise", JAVA_LONG, JAVA_LONG, JAVA_INT);
+    private static final NativeLibrary.Function mmap = LIBC.function("mmap", POSIX,
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), SAVE_ERRNO);
+    private static final NativeLibrary.Function munmap = posix("munmap", ADDRESS, JAVA_LONG);
+    private static final int PROT_READ_WRITE = 0x1 | 0x2;
+    private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
+    private static final NativeLibrary.Function posix_fadvise = LIBC.function("posix_fadvise", POSIX,
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final int POSIX_FADV_WILLNEED = 3;
 
     /** madvise: the pages may be dropped (private anonymous memory reads back as zeros). */
     public static final int MADV_DONTNEED = 4;
     /** madvise: back this range with transparent huge pages where the kernel allows it. */
     public static final int MADV_HUGEPAGE = 14;
-    // glibc only; absent (null) with other C libraries.
-    private static final MethodHandle malloc_trim = find("malloc_trim", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
-    private static final MethodHandle strerror = find("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    // glibc >= 2.32; absent elsewhere, then names come from the small table below.
-    private static final MethodHandle strerrorname_np = find("strerrorname_np", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    // glibc only; absent with other C libraries, then mallocTrim() does nothing.
+    private static final NativeLibrary.Function malloc_trim = LIBC.function("malloc_trim", "glibc",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+    private static final NativeLibrary.Function strerror = LIBC.function("strerror", POSIX,
+            FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    // glibc >= 2.32; absent elsewhere, then errnoName() says "errno N".
+    private static final NativeLibrary.Function strerrorname_np = LIBC.function("strerrorname_np", "glibc 2.32",
+            FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     private LibC() {}
 
-    @SuppressWarnings("restricted")
-    private static MethodHandle find(String name, FunctionDescriptor fd, Linker.Option... options) {
-        Optional<MemorySegment> symbol = LINKER.defaultLookup().find(name);
-        // A missing symbol fails when called, not when this class loads.
-        return symbol.map(s -> LINKER.downcallHandle(s, fd, options)).orElse(null);
+    /** A POSIX function returning an int, -1 and errno on failure. */
+    private static NativeLibrary.Function posix(String name, MemoryLayout... arguments) {
+        return LIBC.function(name, POSIX, FunctionDescriptor.of(JAVA_INT, arguments), SAVE_ERRNO);
+    }
+
+    /** A call of a {@link #posix} function: {@code state} is where errno is captured, the first argument. */
+    @FunctionalInterface
+    private interface ErrnoCall {
+        int on(MethodHandle handle, MemorySegment state) throws Throwable;
+    }
+
+    /** Calls {@code function}; a negative result throws {@link ErrnoException} with errno and {@code detail}. */
+    private static int call(NativeLibrary.Function function, String detail, ErrnoCall call) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = function.invokeInt(h -> call.on(h, state));
+            if (rc < 0) {
+                throw new ErrnoException(function.symbol(), (int) ERRNO.get(state, 0L), detail);
+            }
+            return rc;
+        }
     }
 
     /** Opens a directory read-only for handing its descriptor to CRIU; the caller closes it. */
@@ -86,42 +113,23 @@ public final class LibC {
     /** Opens {@code path} with {@code flags} (O_RDWR, ...); the caller closes it. */
     public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int fd = (int) open.invokeExact(state, arena.allocateFrom(path), flags, 0);
-            if (fd < 0) {
-                throw new ErrnoException("open", errno(state), path);
-            }
-            return fd;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
+            MemorySegment cPath = arena.allocateFrom(path);
+            return call(open, path, (h, state) -> (int) h.invokeExact(state, cPath, flags, 0));
         }
     }
 
     /** Closes a descriptor this process opened; failures are ignored, there is nothing left to do. */
     public static void close(int fd) {
-        try (Arena arena = Arena.ofConfined()) {
-            int ignored = (int) close.invokeExact(arena.allocate(CAPTURE), fd);
-        } catch (Throwable t) {
-            throw new AssertionError(t);
+        try {
+            call(close, "fd " + fd, (h, state) -> (int) h.invokeExact(state, fd));
+        } catch (ErrnoException ignored) {
+            // the descriptor is gone either way
         }
     }
 
     /** Duplicates {@code fd} (the copy is inherited by children, unlike the JDK's own descriptors). */
     public static int dup(int fd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int copy = (int) dup.invokeExact(state, fd);
-            if (copy < 0) {
-                throw new ErrnoException("dup", errno(state), "fd " + fd);
-            }
-            return copy;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return call(dup, "fd " + fd, (h, state) -> (int) h.invokeExact(state, fd));
     }
 
     /**
@@ -131,29 +139,14 @@ public final class LibC {
      */
     public static void unsetenv(String name) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            if ((int) unsetenv.invokeExact(state, arena.allocateFrom(name)) < 0) {
-                throw new ErrnoException("unsetenv", errno(state), name);
-            }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
+            MemorySegment cName = arena.allocateFrom(name);
+            call(unsetenv, name, (h, state) -> (int) h.invokeExact(state, cName));
         }
     }
 
     /** Makes {@code to} a copy of {@code from} (dup2); {@code to} is closed first if open. */
     public static void dup2(int from, int to) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            if ((int) dup2.invokeExact(state, from, to) < 0) {
-                throw new ErrnoException("dup2", errno(state), "fd " + from + " to " + to);
-            }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        call(dup2, "fd " + from + " to " + to, (h, state) -> (int) h.invokeExact(state, from, to));
     }
 
     /**
@@ -173,15 +166,11 @@ public final class LibC {
     private static long sys(String name, long number, long a, long b, long c) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            long r = (long) syscall.invokeExact(state, number, a, b, c);
+            long r = syscall.invoke(h -> (long) h.invokeExact(state, number, a, b, c));
             if (r < 0) {
-                throw new ErrnoException(name, errno(state), "(" + a + ", " + b + ")");
+                throw new ErrnoException(name, (int) ERRNO.get(state, 0L), "(" + a + ", " + b + ")");
             }
             return r;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
         }
     }
 
@@ -190,12 +179,12 @@ public final class LibC {
      * the session leader lives in an outer namespace.
      */
     public static int getsid(int pid) {
-        return idCall(getsid, "getsid", pid);
+        return call(getsid, "pid " + pid, (h, state) -> (int) h.invokeExact(state, pid));
     }
 
     /** The process group id of {@code pid} (0: this process), in this process's PID namespace. */
     public static int getpgid(int pid) {
-        return idCall(getpgid, "getpgid", pid);
+        return call(getpgid, "pid " + pid, (h, state) -> (int) h.invokeExact(state, pid));
     }
 
     /**
@@ -203,63 +192,60 @@ public final class LibC {
      * is, orphaned descendants become its children instead of init's, for it to reap.
      */
     public static void setChildSubreaper(boolean on) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) prctl.invokeExact(state, PR_SET_CHILD_SUBREAPER, on ? 1L : 0L, 0L, 0L, 0L);
-            if (rc < 0) {
-                throw new ErrnoException("prctl", errno(state), "PR_SET_CHILD_SUBREAPER " + on);
-            }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        call(prctl, "PR_SET_CHILD_SUBREAPER " + on,
+                (h, state) -> (int) h.invokeExact(state, PR_SET_CHILD_SUBREAPER, on ? 1L : 0L, 0L, 0L, 0L));
     }
 
     /** Makes this process the leader of a new session and process group; returns the new session id. */
     public static int setsid() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int sid = (int) setsid.invokeExact(state);
-            if (sid < 0) {
-                throw new ErrnoException("setsid", errno(state), "this process");
-            }
-            return sid;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-    }
-
-    private static int idCall(MethodHandle handle, String name, int pid) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int id = (int) handle.invokeExact(state, pid);
-            if (id < 0) {
-                throw new ErrnoException(name, errno(state), "pid " + pid);
-            }
-            return id;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return call(setsid, "this process", (h, state) -> (int) h.invokeExact(state));
     }
 
     /** Advises the kernel about the memory {@code [address, address + length)}. */
     public static void madvise(long address, long length, int advice) {
+        call(madvise, String.format(Locale.ROOT, "0x%x, %d bytes, advice %d", address, length, advice),
+                (h, state) -> (int) h.invokeExact(state, address, length, advice));
+    }
+
+    /**
+     * {@code bytes} of new private anonymous memory, page-aligned, straight from {@code mmap}: not
+     * zeroed by the JVM first (an arena's allocation writes every byte, faulting every page in), and
+     * given back to the kernel at once by {@link #unmap}.
+     */
+    public static MemorySegment mapAnonymous(long bytes) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) madvise.invokeExact(state, address, length, advice);
-            if (rc != 0) {
-                throw new ErrnoException("madvise", errno(state), String.format(java.util.Locale.ROOT,
-                        "0x%x, %d bytes, advice %d", address, length, advice));
+            MemorySegment p = mmap.invoke(h -> (MemorySegment) h.invokeExact(state, MemorySegment.NULL, bytes,
+                    PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L));
+            if (p.address() == -1L) { // MAP_FAILED
+                throw new ErrnoException("mmap", (int) ERRNO.get(state, 0L), bytes + " bytes of anonymous memory");
             }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
+            return NativeLibrary.sized(p, bytes);
+        }
+    }
+
+    /** Gives memory from {@link #mapAnonymous} back to the kernel. */
+    public static void unmap(MemorySegment memory) {
+        call(munmap, memory.byteSize() + " bytes at 0x" + Long.toHexString(memory.address()),
+                (h, state) -> (int) h.invokeExact(state, memory, memory.byteSize()));
+    }
+
+    /**
+     * {@code posix_fadvise(POSIX_FADV_WILLNEED)}: the kernel starts reading {@code path} into the page
+     * cache, without waiting. Best effort: returns false when it could not be asked (no such file, say).
+     */
+    public static boolean adviseWillNeed(String path) {
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cPath = arena.allocateFrom(path);
+            fd = call(open, path, (h, state) -> (int) h.invokeExact(state, cPath, O_RDONLY | O_CLOEXEC, 0));
+        } catch (ErrnoException e) {
+            return false;
+        }
+        try {
+            return posix_fadvise.invokeInt(h -> (int) h.invokeExact(fd, 0L, 0L, POSIX_FADV_WILLNEED)) == 0;
+        } finally {
+            close(fd);
         }
     }
 
@@ -269,33 +255,19 @@ public final class LibC {
      * whether any memory was released; false also where the C library has no malloc_trim.
      */
     public static boolean mallocTrim() {
-        if (malloc_trim == null) {
-            return false;
-        }
-        try {
-            return (int) malloc_trim.invokeExact(0L) == 1;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return malloc_trim.exists() && malloc_trim.invokeInt(h -> (int) h.invokeExact(0L)) == 1;
     }
 
     /** Sends {@code signal} to {@code pid}; returns false when the process no longer exists. */
     public static boolean kill(int pid, int signal) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) kill.invokeExact(state, pid, signal);
-            if (rc == 0) {
-                return true;
-            }
-            int errno = errno(state);
-            if (errno == ESRCH) {
+        try {
+            call(kill, "pid " + pid + ", signal " + signal, (h, state) -> (int) h.invokeExact(state, pid, signal));
+            return true;
+        } catch (ErrnoException e) {
+            if (e.errno() == ESRCH) {
                 return false;
             }
-            throw new ErrnoException("kill", errno, "pid " + pid + ", signal " + signal);
-        } catch (RuntimeException | Error e) {
             throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
         }
     }
 
@@ -305,33 +277,27 @@ public final class LibC {
      */
     public static int waitFor(int pid) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
             MemorySegment status = arena.allocate(JAVA_INT);
             while (true) {
-                int rc = (int) waitpid.invokeExact(state, pid, status, 0);
-                if (rc == pid) {
+                try {
+                    call(waitpid, "pid " + pid, (h, state) -> (int) h.invokeExact(state, pid, status, 0));
                     return status.get(JAVA_INT, 0);
-                }
-                int errno = errno(state);
-                if (errno != EINTR) {
-                    throw new ErrnoException("waitpid", errno, "pid " + pid);
+                } catch (ErrnoException e) {
+                    if (e.errno() != EINTR) {
+                        throw e;
+                    }
                 }
             }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
         }
     }
 
     /** Reaps {@code pid} if it is a child that has exited; returns whether it did. Never blocks. */
     public static boolean reapIfExited(int pid) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) waitpid.invokeExact(state, pid, arena.allocate(JAVA_INT), WNOHANG);
-            return rc == pid;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
+            MemorySegment status = arena.allocate(JAVA_INT);
+            return call(waitpid, "pid " + pid, (h, state) -> (int) h.invokeExact(state, pid, status, WNOHANG)) == pid;
+        } catch (ErrnoException e) {
+            return false; // not our child (ECHILD), or already reaped
         }
     }
 
@@ -343,14 +309,10 @@ public final class LibC {
 
     /** The symbolic name of an errno value, such as {@code ENOSPC}. */
     public static String errnoName(int errno) {
-        if (strerrorname_np != null) {
-            try {
-                MemorySegment name = (MemorySegment) strerrorname_np.invokeExact(errno);
-                if (!name.equals(MemorySegment.NULL)) {
-                    return cString(name);
-                }
-            } catch (Throwable t) {
-                throw new AssertionError(t);
+        if (strerrorname_np.exists()) {
+            MemorySegment name = strerrorname_np.invoke(h -> (MemorySegment) h.invokeExact(errno));
+            if (!name.equals(MemorySegment.NULL)) {
+                return NativeLibrary.cString(name);
             }
         }
         return "errno " + errno;
@@ -358,20 +320,11 @@ public final class LibC {
 
     /** The C library's description of an errno value. */
     public static String strerror(int errno) {
-        try {
-            return cString((MemorySegment) strerror.invokeExact(errno));
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return NativeLibrary.cString(strerror.invoke(h -> (MemorySegment) h.invokeExact(errno)));
     }
 
     /** Reads a NUL-terminated string that libc owns (static storage). */
-    @SuppressWarnings("restricted")
     public static String cString(MemorySegment pointer) {
-        return pointer.reinterpret(Long.MAX_VALUE).getString(0);
-    }
-
-    private static int errno(MemorySegment state) {
-        return (int) ERRNO.get(state, 0L);
+        return NativeLibrary.cString(pointer);
     }
 }

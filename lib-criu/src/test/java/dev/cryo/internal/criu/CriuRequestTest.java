@@ -27,7 +27,7 @@ class CriuRequestTest {
     void version() {
         LibCriu lib = criu();
         int version = lib.binaryVersion();
-        assertTrue(version >= 40000, LibCriu.formatVersion(version));
+        assertTrue(version >= 40000, CriuVersion.format(version));
         try (CriuRequest r = lib.newRequest()) {
             assertEquals(version, r.version());
         }

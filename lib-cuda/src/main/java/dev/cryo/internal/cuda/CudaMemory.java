@@ -5,9 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 
 /**
  * libcuda's virtual memory management, streams, events, asynchronous copies and host
@@ -19,9 +17,7 @@ import java.lang.invoke.MethodHandle;
  */
 public final class CudaMemory {
     /** CUresult CUDA_ERROR_NOT_READY: an event not reached yet. */
-    public static final int NOT_READY = 600;
-    /** CUresult CUDA_ERROR_OUT_OF_MEMORY. */
-    public static final int OUT_OF_MEMORY = 2;
+    private static final int NOT_READY = 600;
     /** cuMemHostRegister flag: the device only reads the memory (a read-only file mapping can be registered). */
     public static final int HOST_REGISTER_READ_ONLY = 0x08;
     private static final int ALLOCATION_TYPE_PINNED = 1;
@@ -30,61 +26,65 @@ public final class CudaMemory {
     private static final int STREAM_NON_BLOCKING = 1;
     private static final int EVENT_DISABLE_TIMING = 2;
 
+    /** cuMemCreate & co. */
+    private static final String VIRTUAL_MEMORY_API = "driver r440 / CUDA 10.2";
+
     private final LibCuda cuda;
-    private final MethodHandle cuDeviceGet;
-    private final MethodHandle cuDevicePrimaryCtxRetain;
-    private final MethodHandle cuCtxGetCurrent;
-    private final MethodHandle cuCtxSetCurrent;
-    private final MethodHandle cuMemGetAllocationGranularity;
-    private final MethodHandle cuMemAddressReserve;
-    private final MethodHandle cuMemAddressFree;
-    private final MethodHandle cuMemCreate;
-    private final MethodHandle cuMemRelease;
-    private final MethodHandle cuMemMap;
-    private final MethodHandle cuMemUnmap;
-    private final MethodHandle cuMemSetAccess;
-    private final MethodHandle cuMemGetInfo;
-    private final MethodHandle cuStreamCreate;
-    private final MethodHandle cuStreamDestroy;
-    private final MethodHandle cuStreamSynchronize;
-    private final MethodHandle cuEventCreate;
-    private final MethodHandle cuEventRecord;
-    private final MethodHandle cuEventSynchronize;
-    private final MethodHandle cuEventQuery;
-    private final MethodHandle cuEventDestroy;
-    private final MethodHandle cuMemcpyHtoDAsync;
-    private final MethodHandle cuMemcpyDtoHAsync;
-    private final MethodHandle cuMemHostRegister;
-    private final MethodHandle cuMemHostUnregister;
+    private final NativeLibrary.Function cuDeviceGet;
+    private final NativeLibrary.Function cuDevicePrimaryCtxRetain;
+    private final NativeLibrary.Function cuCtxGetCurrent;
+    private final NativeLibrary.Function cuCtxSetCurrent;
+    private final NativeLibrary.Function cuMemGetAllocationGranularity;
+    private final NativeLibrary.Function cuMemAddressReserve;
+    private final NativeLibrary.Function cuMemAddressFree;
+    private final NativeLibrary.Function cuMemCreate;
+    private final NativeLibrary.Function cuMemRelease;
+    private final NativeLibrary.Function cuMemMap;
+    private final NativeLibrary.Function cuMemUnmap;
+    private final NativeLibrary.Function cuMemSetAccess;
+    private final NativeLibrary.Function cuStreamCreate;
+    private final NativeLibrary.Function cuStreamDestroy_v2;
+    private final NativeLibrary.Function cuStreamSynchronize;
+    private final NativeLibrary.Function cuEventCreate;
+    private final NativeLibrary.Function cuEventRecord;
+    private final NativeLibrary.Function cuEventSynchronize;
+    private final NativeLibrary.Function cuEventQuery;
+    private final NativeLibrary.Function cuEventDestroy_v2;
+    private final NativeLibrary.Function cuMemcpyHtoDAsync_v2;
+    private final NativeLibrary.Function cuMemcpyDtoHAsync_v2;
+    private final NativeLibrary.Function cuMemHostRegister_v2;
+    private final NativeLibrary.Function cuMemHostUnregister;
     private static CudaMemory loaded;
 
     private CudaMemory(LibCuda cuda) {
         this.cuda = cuda;
-        cuDeviceGet = need("cuDeviceGet", ADDRESS, JAVA_INT);
-        cuDevicePrimaryCtxRetain = need("cuDevicePrimaryCtxRetain", ADDRESS, JAVA_INT);
-        cuCtxGetCurrent = need("cuCtxGetCurrent", ADDRESS);
-        cuCtxSetCurrent = need("cuCtxSetCurrent", ADDRESS);
-        cuMemGetAllocationGranularity = need("cuMemGetAllocationGranularity", ADDRESS, ADDRESS, JAVA_INT);
-        cuMemAddressReserve = need("cuMemAddressReserve", ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
-        cuMemAddressFree = need("cuMemAddressFree", JAVA_LONG, JAVA_LONG);
-        cuMemCreate = need("cuMemCreate", ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG);
-        cuMemRelease = need("cuMemRelease", JAVA_LONG);
-        cuMemMap = need("cuMemMap", JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
-        cuMemUnmap = need("cuMemUnmap", JAVA_LONG, JAVA_LONG);
-        cuMemSetAccess = need("cuMemSetAccess", JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
-        cuMemGetInfo = need("cuMemGetInfo_v2", ADDRESS, ADDRESS);
-        cuStreamCreate = need("cuStreamCreate", ADDRESS, JAVA_INT);
-        cuStreamDestroy = need("cuStreamDestroy_v2", ADDRESS);
-        cuStreamSynchronize = need("cuStreamSynchronize", ADDRESS);
-        cuEventCreate = need("cuEventCreate", ADDRESS, JAVA_INT);
-        cuEventRecord = need("cuEventRecord", ADDRESS, ADDRESS);
-        cuEventSynchronize = need("cuEventSynchronize", ADDRESS);
-        cuEventQuery = need("cuEventQuery", ADDRESS);
-        cuEventDestroy = need("cuEventDestroy_v2", ADDRESS);
-        cuMemcpyHtoDAsync = need("cuMemcpyHtoDAsync_v2", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
-        cuMemcpyDtoHAsync = need("cuMemcpyDtoHAsync_v2", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
-        cuMemHostRegister = need("cuMemHostRegister_v2", ADDRESS, JAVA_LONG, JAVA_INT);
-        cuMemHostUnregister = need("cuMemHostUnregister", ADDRESS);
+        String base = LibCuda.DRIVER_API;
+        String vmm = VIRTUAL_MEMORY_API;
+        cuDeviceGet = cuda.function("cuDeviceGet", base, ADDRESS, JAVA_INT);
+        cuDevicePrimaryCtxRetain = cuda.function("cuDevicePrimaryCtxRetain", "CUDA 7.0", ADDRESS, JAVA_INT);
+        cuCtxGetCurrent = cuda.function("cuCtxGetCurrent", base, ADDRESS);
+        cuCtxSetCurrent = cuda.function("cuCtxSetCurrent", base, ADDRESS);
+        cuMemGetAllocationGranularity = cuda.function("cuMemGetAllocationGranularity", vmm, ADDRESS, ADDRESS, JAVA_INT);
+        cuMemAddressReserve = cuda.function("cuMemAddressReserve", vmm, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_LONG);
+        cuMemAddressFree = cuda.function("cuMemAddressFree", vmm, JAVA_LONG, JAVA_LONG);
+        cuMemCreate = cuda.function("cuMemCreate", vmm, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG);
+        cuMemRelease = cuda.function("cuMemRelease", vmm, JAVA_LONG);
+        cuMemMap = cuda.function("cuMemMap", vmm, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+        cuMemUnmap = cuda.function("cuMemUnmap", vmm, JAVA_LONG, JAVA_LONG);
+        cuMemSetAccess = cuda.function("cuMemSetAccess", vmm, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
+        cuStreamCreate = cuda.function("cuStreamCreate", base, ADDRESS, JAVA_INT);
+        cuStreamDestroy_v2 = cuda.function("cuStreamDestroy_v2", base, ADDRESS);
+        cuStreamSynchronize = cuda.function("cuStreamSynchronize", base, ADDRESS);
+        cuEventCreate = cuda.function("cuEventCreate", base, ADDRESS, JAVA_INT);
+        cuEventRecord = cuda.function("cuEventRecord", base, ADDRESS, ADDRESS);
+        cuEventSynchronize = cuda.function("cuEventSynchronize", base, ADDRESS);
+        cuEventQuery = cuda.function("cuEventQuery", base, ADDRESS);
+        cuEventDestroy_v2 = cuda.function("cuEventDestroy_v2", base, ADDRESS);
+        cuMemcpyHtoDAsync_v2 = cuda.function("cuMemcpyHtoDAsync_v2", base, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
+        cuMemcpyDtoHAsync_v2 = cuda.function("cuMemcpyDtoHAsync_v2", base, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
+        cuMemHostRegister_v2 = cuda.function("cuMemHostRegister_v2", "CUDA 6.5", ADDRESS, JAVA_LONG, JAVA_INT);
+        cuMemHostUnregister = cuda.function("cuMemHostUnregister", base, ADDRESS);
     }
 
     /** Loads libcuda (see {@link LibCuda#load()}) and initializes the driver API. */
@@ -97,83 +97,46 @@ public final class CudaMemory {
         return loaded;
     }
 
-    private MethodHandle need(String name, java.lang.foreign.MemoryLayout... args) {
-        MethodHandle h = cuda.find(name, FunctionDescriptor.of(JAVA_INT, args));
-        if (h == null) {
-            throw new CudaUnavailableException("This NVIDIA driver has no " + name + " (the virtual memory API needs"
-                    + " CUDA 10.2 or newer): update the driver.");
-        }
-        return h;
-    }
-
-    @FunctionalInterface
-    private interface Call {
-        int invoke(Arena a) throws Throwable;
-    }
-
-    private void call(String function, Call call) {
-        try (Arena a = Arena.ofConfined()) {
-            cuda.check(function, call.invoke(a));
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-    }
-
-    private long callForLong(String function, java.util.function.Function<MemorySegment, Call> call) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(JAVA_LONG);
-            cuda.check(function, call.apply(out).invoke(a));
-            return out.get(JAVA_LONG, 0);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-    }
-
     /** The primary context of device {@code gpu} (retained: it lives as long as the process). */
     public MemorySegment primaryContext(int gpu) {
-        int device = (int) callForLong("cuDeviceGet", out -> a -> (int) cuDeviceGet.invokeExact(out, gpu));
-        return MemorySegment.ofAddress(callForLong("cuDevicePrimaryCtxRetain",
-                out -> a -> (int) cuDevicePrimaryCtxRetain.invokeExact(out, device)));
+        int device = (int) cuda.callForLong(cuDeviceGet, (h, out, a) -> (int) h.invokeExact(out, gpu));
+        return MemorySegment.ofAddress(cuda.callForLong(cuDevicePrimaryCtxRetain,
+                (h, out, a) -> (int) h.invokeExact(out, device)));
     }
 
     /** The calling thread's current context (NULL when none). */
     public MemorySegment currentContext() {
-        return MemorySegment.ofAddress(callForLong("cuCtxGetCurrent", out -> a -> (int) cuCtxGetCurrent.invokeExact(out)));
+        return MemorySegment.ofAddress(cuda.callForLong(cuCtxGetCurrent, (h, out, a) -> (int) h.invokeExact(out)));
     }
 
     /** Makes {@code context} current on the calling thread. */
     public void makeCurrent(MemorySegment context) {
-        call("cuCtxSetCurrent", a -> (int) cuCtxSetCurrent.invokeExact(context));
+        cuda.call(cuCtxSetCurrent, h -> (int) h.invokeExact(context));
     }
 
     private static MemorySegment allocationProp(Arena a, int gpu) {
-        // CUmemAllocationProp: type, requestedHandleTypes, location {type, id}, win32 pointer, allocFlags: 32 bytes.
-        MemorySegment prop = a.allocate(32, 8);
-        prop.set(JAVA_INT, 0, ALLOCATION_TYPE_PINNED);
-        prop.set(JAVA_INT, 8, LOCATION_TYPE_DEVICE);
-        prop.set(JAVA_INT, 12, gpu);
+        MemorySegment prop = a.allocate(CudaStructs.ALLOCATION_PROP); // zeroed: no handle types, no flags
+        CudaStructs.ALLOCATION_TYPE.set(prop, 0L, ALLOCATION_TYPE_PINNED);
+        CudaStructs.ALLOCATION_LOCATION_TYPE.set(prop, 0L, LOCATION_TYPE_DEVICE);
+        CudaStructs.ALLOCATION_LOCATION_ID.set(prop, 0L, gpu);
         return prop;
     }
 
     /** The size every mapping on {@code gpu} is a multiple of (2 MiB on current GPUs). */
     public long granularity(int gpu) {
-        return callForLong("cuMemGetAllocationGranularity",
-                out -> a -> (int) cuMemGetAllocationGranularity.invokeExact(out, allocationProp(a, gpu), 0));
+        return cuda.callForLong(cuMemGetAllocationGranularity,
+                (h, out, a) -> (int) h.invokeExact(out, allocationProp(a, gpu), 0));
     }
 
     /** Reserves {@code bytes} of device address space (a multiple of the granularity). */
     public long reserve(long bytes, long alignment) {
-        return callForLong("cuMemAddressReserve",
-                out -> a -> (int) cuMemAddressReserve.invokeExact(out, bytes, alignment, 0L, 0L));
+        return cuda.callForLong(cuMemAddressReserve,
+                (h, out, a) -> (int) h.invokeExact(out, bytes, alignment, 0L, 0L));
     }
 
     /** Gives a reserved range back. */
     public void freeAddress(long address, long bytes) {
-        call("cuMemAddressFree", a -> (int) cuMemAddressFree.invokeExact(address, bytes));
+        cuda.call(cuMemAddressFree, h -> (int) h.invokeExact(address, bytes));
     }
 
     /**
@@ -184,26 +147,25 @@ public final class CudaMemory {
      * @return the allocation handle, for {@link #unmapAndRelease}
      */
     public long createAndMap(int gpu, long address, long bytes) {
-        long handle = callForLong("cuMemCreate",
-                out -> a -> (int) cuMemCreate.invokeExact(out, bytes, allocationProp(a, gpu), 0L));
+        long handle = cuda.callForLong(cuMemCreate,
+                (h, out, a) -> (int) h.invokeExact(out, bytes, allocationProp(a, gpu), 0L));
         try {
-            call("cuMemMap", a -> (int) cuMemMap.invokeExact(address, bytes, 0L, handle, 0L));
+            cuda.call(cuMemMap, h -> (int) h.invokeExact(address, bytes, 0L, handle, 0L));
         } catch (RuntimeException e) {
             releaseQuietly(handle, e);
             throw e;
         }
         try {
-            call("cuMemSetAccess", a -> {
-                // CUmemAccessDesc: location {type, id}, flags: 12 bytes.
-                MemorySegment desc = a.allocate(12, 4);
-                desc.set(JAVA_INT, 0, LOCATION_TYPE_DEVICE);
-                desc.set(JAVA_INT, 4, gpu);
-                desc.set(JAVA_INT, 8, ACCESS_READ_WRITE);
-                return (int) cuMemSetAccess.invokeExact(address, bytes, desc, 1L);
-            });
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment desc = a.allocate(CudaStructs.ACCESS_DESC);
+                CudaStructs.ACCESS_LOCATION_TYPE.set(desc, 0L, LOCATION_TYPE_DEVICE);
+                CudaStructs.ACCESS_LOCATION_ID.set(desc, 0L, gpu);
+                CudaStructs.ACCESS_FLAGS.set(desc, 0L, ACCESS_READ_WRITE);
+                cuda.call(cuMemSetAccess, h -> (int) h.invokeExact(address, bytes, desc, 1L));
+            }
         } catch (RuntimeException e) {
             try {
-                call("cuMemUnmap", a -> (int) cuMemUnmap.invokeExact(address, bytes));
+                cuda.call(cuMemUnmap, h -> (int) h.invokeExact(address, bytes));
             } catch (RuntimeException u) {
                 e.addSuppressed(u);
             }
@@ -215,7 +177,7 @@ public final class CudaMemory {
 
     private void releaseQuietly(long handle, RuntimeException cause) {
         try {
-            call("cuMemRelease", a -> (int) cuMemRelease.invokeExact(handle));
+            cuda.call(cuMemRelease, h -> (int) h.invokeExact(handle));
         } catch (RuntimeException r) {
             cause.addSuppressed(r);
         }
@@ -223,97 +185,77 @@ public final class CudaMemory {
 
     /** Unmaps {@code address} and releases the physical memory; the address range stays reserved. */
     public void unmapAndRelease(long address, long bytes, long handle) {
-        call("cuMemUnmap", a -> (int) cuMemUnmap.invokeExact(address, bytes));
-        call("cuMemRelease", a -> (int) cuMemRelease.invokeExact(handle));
-    }
-
-    /** Free and total device memory of the current context's GPU, in bytes. */
-    public long[] memoryInfo() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment free = a.allocate(JAVA_LONG);
-            MemorySegment total = a.allocate(JAVA_LONG);
-            cuda.check("cuMemGetInfo_v2", (int) cuMemGetInfo.invokeExact(free, total));
-            return new long[] {free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        cuda.call(cuMemUnmap, h -> (int) h.invokeExact(address, bytes));
+        cuda.call(cuMemRelease, h -> (int) h.invokeExact(handle));
     }
 
     /** A new non-blocking stream in the current context. */
     public MemorySegment newStream() {
-        return MemorySegment.ofAddress(callForLong("cuStreamCreate",
-                out -> a -> (int) cuStreamCreate.invokeExact(out, STREAM_NON_BLOCKING)));
+        return MemorySegment.ofAddress(cuda.callForLong(cuStreamCreate,
+                (h, out, a) -> (int) h.invokeExact(out, STREAM_NON_BLOCKING)));
     }
 
     /** Waits for everything queued on {@code stream}. */
     public void synchronize(MemorySegment stream) {
-        call("cuStreamSynchronize", a -> (int) cuStreamSynchronize.invokeExact(stream));
+        cuda.call(cuStreamSynchronize, h -> (int) h.invokeExact(stream));
     }
 
     /** Destroys a stream. */
     public void destroyStream(MemorySegment stream) {
-        call("cuStreamDestroy_v2", a -> (int) cuStreamDestroy.invokeExact(stream));
+        cuda.call(cuStreamDestroy_v2, h -> (int) h.invokeExact(stream));
     }
 
     /** A new event without timing, in the current context. */
     public MemorySegment newEvent() {
-        return MemorySegment.ofAddress(callForLong("cuEventCreate",
-                out -> a -> (int) cuEventCreate.invokeExact(out, EVENT_DISABLE_TIMING)));
+        return MemorySegment.ofAddress(cuda.callForLong(cuEventCreate,
+                (h, out, a) -> (int) h.invokeExact(out, EVENT_DISABLE_TIMING)));
     }
 
     /** Records {@code event} on {@code stream}: it completes once the work queued before it has. */
     public void record(MemorySegment event, MemorySegment stream) {
-        call("cuEventRecord", a -> (int) cuEventRecord.invokeExact(event, stream));
+        cuda.call(cuEventRecord, h -> (int) h.invokeExact(event, stream));
     }
 
     /** Waits until {@code event} completed. */
     public void await(MemorySegment event) {
-        call("cuEventSynchronize", a -> (int) cuEventSynchronize.invokeExact(event));
+        cuda.call(cuEventSynchronize, h -> (int) h.invokeExact(event));
     }
 
     /** Whether {@code event} completed, without waiting. */
     public boolean reached(MemorySegment event) {
-        try {
-            int rc = (int) cuEventQuery.invokeExact(event);
-            if (rc == NOT_READY) {
-                return false;
-            }
-            cuda.check("cuEventQuery", rc);
-            return true;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
+        int rc = cuEventQuery.invokeInt(h -> (int) h.invokeExact(event));
+        if (rc == NOT_READY) {
+            return false;
         }
+        cuda.check(cuEventQuery.symbol(), rc);
+        return true;
     }
 
     /** Destroys an event. */
     public void destroyEvent(MemorySegment event) {
-        call("cuEventDestroy_v2", a -> (int) cuEventDestroy.invokeExact(event));
+        cuda.call(cuEventDestroy_v2, h -> (int) h.invokeExact(event));
     }
 
     /** Queues a copy of {@code host} to {@code device} on {@code stream}. */
     public void copyToDevice(long device, MemorySegment host, MemorySegment stream) {
         long n = host.byteSize();
-        call("cuMemcpyHtoDAsync_v2", a -> (int) cuMemcpyHtoDAsync.invokeExact(device, host, n, stream));
+        cuda.call(cuMemcpyHtoDAsync_v2, h -> (int) h.invokeExact(device, host, n, stream));
     }
 
     /** Queues a copy of {@code host.byteSize()} bytes from {@code device} into {@code host} on {@code stream}. */
     public void copyToHost(MemorySegment host, long device, MemorySegment stream) {
         long n = host.byteSize();
-        call("cuMemcpyDtoHAsync_v2", a -> (int) cuMemcpyDtoHAsync.invokeExact(host, device, n, stream));
+        cuda.call(cuMemcpyDtoHAsync_v2, h -> (int) h.invokeExact(host, device, n, stream));
     }
 
     /** Pins {@code host} (page-locks it and maps it for the device) so that copies run at link speed. */
     public void register(MemorySegment host, int flags) {
         long n = host.byteSize();
-        call("cuMemHostRegister_v2", a -> (int) cuMemHostRegister.invokeExact(host, n, flags));
+        cuda.call(cuMemHostRegister_v2, h -> (int) h.invokeExact(host, n, flags));
     }
 
     /** Undoes {@link #register}. */
     public void unregister(MemorySegment host) {
-        call("cuMemHostUnregister", a -> (int) cuMemHostUnregister.invokeExact(host));
+        cuda.call(cuMemHostUnregister, h -> (int) h.invokeExact(host));
     }
 }

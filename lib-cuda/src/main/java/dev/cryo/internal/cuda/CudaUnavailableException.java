@@ -1,7 +1,7 @@
 package dev.cryo.internal.cuda;
 
 /** The CUDA driver, or its checkpoint API, or a fitting GPU is not there; the message says what to do. */
-public final class CudaUnavailableException extends RuntimeException {
+public sealed class CudaUnavailableException extends RuntimeException permits MissingSymbolException {
     private static final long serialVersionUID = 1L;
 
     public CudaUnavailableException(String message) {

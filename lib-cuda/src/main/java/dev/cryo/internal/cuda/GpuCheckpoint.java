@@ -53,7 +53,7 @@ public final class GpuCheckpoint {
 
     /** The driver's CUDA version, as {@code 13.0}. */
     public String driverVersion() {
-        return LibCuda.format(driverAtCheckpoint);
+        return DriverVersion.format(driverAtCheckpoint);
     }
 
     /** The current CUprocessState of this process. */
@@ -105,7 +105,7 @@ public final class GpuCheckpoint {
         // Read before the lock: a locked process's own driver calls would block.
         if (!remap.isEmpty() && driverAtCheckpoint < MINIMUM_DRIVER_FOR_REMAP) {
             throw new CudaUnavailableException("Moving GPU state onto other GPUs needs driver r580 (CUDA 13.0) or"
-                    + " newer; this driver supports CUDA " + LibCuda.format(driverAtCheckpoint) + ". Restore on the GPUs"
+                    + " newer; this driver supports CUDA " + DriverVersion.format(driverAtCheckpoint) + ". Restore on the GPUs"
                     + " of the checkpoint, or update the driver.");
         }
         long t0 = System.nanoTime();
