@@ -183,6 +183,9 @@ class TrustEndToEndTest {
         lines.replaceAll(l -> l.startsWith(key + "=") ? key + "=" + value : l);
         Files.write(meta, lines);
         assertTrue(Files.readString(meta).contains(key + "=" + value), () -> "edited: " + lines);
+        // Sealed again, as someone who can write the store would: the manifest alone (without
+        // CRYO_IMAGE_KEY) cannot tell, so what is checked here is the rule behind it.
+        dev.cryo.internal.ImageStore.seal(image, dev.cryo.internal.ImageMetadata.read(image));
     }
 
     @Test

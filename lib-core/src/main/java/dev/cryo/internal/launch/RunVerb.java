@@ -152,6 +152,12 @@ final class RunVerb implements Verb {
                     + " there either.");
             return startCold(key);
         }
+        try {
+            images.images();
+        } catch (java.io.UncheckedIOException e) { // an unreadable store: the app still starts
+            console.say("warning: " + e.getMessage() + " (" + e.getCause() + "): starting cold");
+            return startCold(key);
+        }
         int stale = images.removeStale();
         if (stale > 0) {
             console.say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
