@@ -45,10 +45,11 @@
  * leftovers of a crashed checkpoint are removed by the next start. Image directories are
  * {@code 0700} and their files {@code 0600}: an image holds every secret the process had. The
  * launcher ({@code bin/cryo run --image DIR -- COMMAND}) restores the newest image made from the
- * same command, or starts the command cold. Where the kernel allows it the restore is lazy: the app
- * runs again at once and CRIU's lazy-pages daemon, watched by the launcher, brings its memory in
- * meanwhile (the daemon keeps the page files open, so an image removed then is still read); should
- * the daemon fail, the launcher ends the app. {@code --restore-mode eager} restores all memory first.
+ * same command, or starts the command cold. It restores all memory first; with
+ * {@code --restore-mode lazy} (where the kernel allows it) the app runs again at once and CRIU's
+ * lazy-pages daemon, watched by the launcher, brings its memory in meanwhile (the daemon keeps the
+ * page files open, so an image removed then is still read); should the daemon fail, the launcher
+ * ends the app.
  *
  * <h2>Which image fits</h2>
  * An image restores only where both its keys match: the build (command line and JVM options,

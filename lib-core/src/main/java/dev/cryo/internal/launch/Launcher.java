@@ -149,8 +149,8 @@ public final class Launcher {
         err.println("       cryo list --image DIR [-- COMMAND...]");
         err.println("  run   restores COMMAND from its newest fitting image in DIR, or starts it cold;");
         err.println("        a cold app's Checkpointer.checkpointNow() writes its image into DIR.");
-        err.println("        --restore-mode lazy (the default where the kernel allows it) lets the app run at once");
-        err.println("        while its memory is brought in; eager brings all of it in first.");
+        err.println("        --restore-mode lazy lets the app run at once while CRIU brings its memory in (where the");
+        err.println("        kernel allows it); eager, the default, brings all of it in first.");
         err.println("  list  shows the images in DIR and, given COMMAND, which one fits it.");
         return USAGE;
     }
@@ -302,7 +302,7 @@ public final class Launcher {
                 say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
                 say("restore timing (ms): jvmStart=" + JVM_UPTIME_AT_MAIN + " " + phases + " mode="
-                        + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms));
+                        + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms) + " attempts=" + attempts);
                 if (lazy != null) {
                     lazy.watch(child); // it removes the work directory once the daemon is done
                 } else {
