@@ -80,14 +80,16 @@ class LazyRestoreEndToEndTest {
     }
 
     @Test
-    @DisplayName("restored with lazy pages (the default here), the app's state is whole and the daemon is gone")
+    @DisplayName("restored with lazy pages (flag or property), the app's state is whole and the daemon is gone")
     @Timeout(300)
     void lazyRestoreKeepsState() throws Exception {
         List<String> appCmd = app("--ballast-mb", BALLAST_MB);
         Result cold = checkpointed(appCmd);
-        for (String name : new String[] {"lazy-default", "lazy-flag"}) {
-            List<String> args = name.equals("lazy-flag") ? List.of("--restore-mode", "lazy") : List.of();
-            Result restored = run(launcher(store(), args, appCmd), dir, name);
+        List<List<String>> launchers = List.of(launcher(store(), List.of("--restore-mode", "lazy"), appCmd),
+                withLauncherOption(launcher(store(), List.of(), appCmd), "-Dcryo.restore.lazy=true"));
+        int n = 0;
+        for (List<String> cmd : launchers) {
+            Result restored = run(cmd, dir, "lazy" + n++);
             assertRestoredWhole(restored, cold, "lazy");
             assertTrue(restored.err().matches("(?s).*lazy restore of image \\S+: all pages in memory after \\d+ ms.*"),
                     "the daemon brought every page in:\n" + restored);
@@ -97,12 +99,13 @@ class LazyRestoreEndToEndTest {
     }
 
     @Test
-    @DisplayName("--restore-mode eager and -Dcryo.restore.lazy=false restore eagerly, without the daemon")
+    @DisplayName("by default, with --restore-mode eager and with -Dcryo.restore.lazy=false: eager, no daemon")
     @Timeout(300)
     void eagerStillWorks() throws Exception {
         List<String> appCmd = app("--ballast-mb", BALLAST_MB);
         Result cold = checkpointed(appCmd);
-        List<List<String>> launchers = List.of(launcher(store(), List.of("--restore-mode", "eager"), appCmd),
+        List<List<String>> launchers = List.of(launcher(store(), List.of(), appCmd),
+                launcher(store(), List.of("--restore-mode", "eager"), appCmd),
                 withLauncherOption(launcher(store(), List.of(), appCmd), "-Dcryo.restore.lazy=false"));
         int n = 0;
         for (List<String> cmd : launchers) {
@@ -122,7 +125,8 @@ class LazyRestoreEndToEndTest {
         List<String> appCmd = app("--ballast-mb", "256", "--linger-ms", "3000");
         Result cold = checkpointed(appCmd);
         Path image = ChildJvm.images(store()).get(0);
-        Process launcher = ChildJvm.start(launcher(store(), List.of(), appCmd), dir, "removed", java.util.Map.of());
+        Process launcher = ChildJvm.start(launcher(store(), List.of("--restore-mode", "lazy"), appCmd), dir, "removed",
+                java.util.Map.of());
         Path err = dir.resolve("removed.err");
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
         while (!Files.readString(err).contains("cryo: restored image")) {
@@ -146,8 +150,8 @@ class LazyRestoreEndToEndTest {
         List<String> appCmd = app("--ballast-mb", BALLAST_MB, "--linger-ms", "60000");
         checkpointed(appCmd);
         // 1 ms: the daemon cannot have copied ~100 MB by then, as if it had hung.
-        Result r = run(withLauncherOption(launcher(store(), List.of(), appCmd), "-Dcryo.restore.lazyTimeoutSeconds=0.001"),
-                dir, "timeout");
+        Result r = run(withLauncherOption(launcher(store(), List.of("--restore-mode", "lazy"), appCmd),
+                "-Dcryo.restore.lazyTimeoutSeconds=0.001"), dir, "timeout");
         assertEquals(128 + 9, r.exit(), "the app was killed (SIGKILL):\n" + r);
         assertTrue(r.err().contains("had not brought all pages in after 1 ms"), r::toString);
         assertTrue(r.err().contains("The app was killed: its pages not yet copied would have read as zeros."),

@@ -28,8 +28,8 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         GPU_MAP("--gpu-map", "OLD=NEW,...", "put the GPU state on other GPUs of the same model (indexes or UUIDs)"),
         DUMP_TIMEOUT("--dump-timeout", "SECONDS", "the longest the app's CRIU dump may hold it stopped before it is"
                 + " ended and the checkpoint fails (default: 10 s per GB of resident memory, at least 60 s)"),
-        RESTORE_MODE("--restore-mode", "eager|lazy", "lazy (the default where the kernel allows it) lets the app run at"
-                + " once while its memory is brought in; eager brings all of it in first"),
+        RESTORE_MODE("--restore-mode", "eager|lazy", "lazy lets the app run at once while CRIU brings its memory in (where"
+                + " the kernel allows it); eager, the default, brings all of it in first"),
         RESTORE_TIMEOUT("--restore-timeout", "SECONDS", "the longest a restore may take before it is killed, the image"
                 + " marked bad and the app started cold (default: -Dcryo.restore.timeout, else 10 times the image's dump"
                 + " time, at least 30 s)"),

@@ -382,7 +382,8 @@ final class RunVerb implements Verb {
                 console.say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
                 console.say("restore timing (ms): jvmStart=" + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " mode="
-                        + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms));
+                        + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms)
+                        + " attempts=" + attempts);
                 appendTimings(image, child, ms, mode);
                 if (lazy != null) {
                     lazy.watch(child); // it removes the work directory once the daemon is done
