@@ -35,7 +35,7 @@ for f in criu root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 lib/libcriu.so.
 done
 
 # --- the runtime
-modules=java.base,java.logging,java.management,jdk.unsupported,java.xml,jdk.management,java.naming
+modules=java.base,java.logging,java.management,jdk.unsupported,java.xml,jdk.management,java.naming,jdk.attach
 have=$("$JAVA_HOME/bin/java" --list-modules | sed 's/@.*//')
 missing=""
 for m in ${modules//,/ }; do

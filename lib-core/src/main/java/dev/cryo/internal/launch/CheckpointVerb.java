@@ -79,22 +79,23 @@ final class CheckpointVerb implements Verb {
         try {
             reply = Files.createTempDirectory("cryo-checkpoint-");
             Path jar = AgentJar.forThisLauncher();
-            VirtualMachine vm = VirtualMachine.attach(Long.toString(pid));
+            Optional<String> notLoaded;
             try {
-                vm.loadAgent(jar.toString(), "reply=" + reply);
-            } finally {
-                vm.detach(); // before the go: CRIU refuses a connection to a process outside the dump
+                notLoaded = Attach.loadAgent(pid, jar, "reply=" + reply);
+            } catch (NoClassDefFoundError e) { // a runtime without the jdk.attach module (a jlink'ed one)
+                console.error("this Java runtime (" + System.getProperty("java.home") + ") has no jdk.attach module,"
+                        + " which cryo checkpoint needs: run bin/cryo with a full JDK (JAVA_HOME)");
+                return FAILED;
+            }
+            if (notLoaded.isPresent()) {
+                console.error(notLoaded.get());
+                return FAILED;
             }
             Files.createFile(reply.resolve(CheckpointAgent.GO_FILE));
             console.say("asked JVM " + pid + " to checkpoint itself; waiting for its outcome");
             return outcome(pid, reply, console);
-        } catch (AttachNotSupportedException | IOException e) {
-            console.error("cannot attach to JVM " + pid + ": " + e.getMessage() + ". It must run as this user, on this"
-                    + " machine, and allow attaching (no -XX:+DisableAttachMechanism).");
-            return FAILED;
-        } catch (AgentLoadException | AgentInitializationException e) {
-            console.error("JVM " + pid + " could not load Cryo's agent: " + e + (e.getCause() == null ? ""
-                    : " (" + e.getCause() + ")") + ". See the JVM's own output for the agent's error.");
+        } catch (IOException e) {
+            console.error("cannot ask JVM " + pid + " to checkpoint: " + e);
             return FAILED;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -174,6 +175,31 @@ final class CheckpointVerb implements Verb {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
             // a temporary directory left behind is harmless
+        }
+    }
+
+    /**
+     * The attach calls, in a class of their own: only it names jdk.attach's types, so the launcher
+     * (every verb) runs on a runtime without that module, and only this verb needs it.
+     */
+    private static final class Attach {
+        /** Loads {@code jar} into JVM {@code pid}; empty when done, else what went wrong, in words. */
+        static Optional<String> loadAgent(long pid, Path jar, String options) {
+            try {
+                VirtualMachine vm = VirtualMachine.attach(Long.toString(pid));
+                try {
+                    vm.loadAgent(jar.toString(), options);
+                } finally {
+                    vm.detach(); // before the go: CRIU refuses a connection to a process outside the dump
+                }
+                return Optional.empty();
+            } catch (AttachNotSupportedException | IOException e) {
+                return Optional.of("cannot attach to JVM " + pid + ": " + e.getMessage() + ". It must run as this user,"
+                        + " on this machine, and allow attaching (no -XX:+DisableAttachMechanism).");
+            } catch (AgentLoadException | AgentInitializationException e) {
+                return Optional.of("JVM " + pid + " could not load Cryo's agent: " + e + (e.getCause() == null ? ""
+                        : " (" + e.getCause() + ")") + ". See the JVM's own output for the agent's error.");
+            }
         }
     }
 }
