@@ -175,4 +175,32 @@ class CheckpointVerbEndToEndTest {
             app.destroyForcibly();
         }
     }
+
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    @DisplayName("a runtime without jdk.attach (a jlink'ed one) runs every verb; checkpoint says what is missing")
+    void runtimeWithoutAttach() throws Exception {
+        List<String> limited = new ArrayList<>(ChildJvm.java("dev.cryo.internal.launch.Launcher"));
+        // As the device bundle's runtime was: every module Cryo uses but jdk.attach.
+        limited.add(1, "--limit-modules=java.base,java.logging,java.management,jdk.unsupported,java.xml,"
+                + "jdk.management,java.naming");
+        List<String> help = new ArrayList<>(limited);
+        help.add("--help");
+        Result r = ChildJvm.run(help, dir, "help");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.out().contains("checkpoint"), r::toString);
+        // A JVM to name (never the test runner): the app waits for its stop file.
+        Process target = ChildJvm.start(ChildJvm.java("dev.cryo.testapp.PlainApp", stop().toString()), dir, "target",
+                Map.of());
+        try {
+            await("READY line", () -> output("target").contains("READY "), target, "target");
+            List<String> cmd = new ArrayList<>(limited);
+            cmd.addAll(List.of("checkpoint", Long.toString(target.pid())));
+            Result c = ChildJvm.run(cmd, dir, "checkpoint-limited", Map.of("CRYO_HOME", dir.resolve("home").toString()));
+            assertEquals(1, c.exit(), c::toString);
+            assertTrue(c.err().contains("has no jdk.attach module"), c::toString);
+        } finally {
+            target.destroyForcibly();
+        }
+    }
 }
