@@ -311,9 +311,14 @@ public final class ImageStore {
 
     /** Deletes bad images beyond the newest {@code keep}; returns their ids. */
     public List<String> pruneBad(int keep) {
+        return pruneBad(images(), keep);
+    }
+
+    /** {@link #pruneBad(int)} over images already listed ({@link #images()}, newest first). */
+    public List<String> pruneBad(List<Image> listed, int keep) {
         List<String> removed = new ArrayList<>();
         int kept = 0;
-        for (Image image : images()) {
+        for (Image image : listed) {
             if (image.badReason().isPresent() && ++kept > keep) {
                 deleteTree(image.dir());
                 removed.add(image.id());

@@ -152,8 +152,10 @@ final class RunVerb implements Verb {
                     + " there either.");
             return startCold(key);
         }
+        // Listed once: reading every image's metadata is on the restore's path.
+        List<ImageStore.Image> listed;
         try {
-            images.images();
+            listed = images.images();
         } catch (java.io.UncheckedIOException e) { // an unreadable store: the app still starts
             console.say("warning: " + e.getMessage() + " (" + e.getCause() + "): starting cold");
             return startCold(key);
@@ -162,20 +164,27 @@ final class RunVerb implements Verb {
         if (stale > 0) {
             console.say("removed " + stale + " unfinished image(s) left by checkpoints that did not complete");
         }
-        List<String> pruned = images.pruneBad(KEEP_BAD);
+        List<String> pruned = images.pruneBad(listed, KEEP_BAD);
         if (!pruned.isEmpty()) {
             console.say("removed bad image(s) " + String.join(", ", pruned) + " (the newest " + KEEP_BAD
                     + " bad ones are kept for inspection)");
         }
         if (!cold) {
-            ImageFit fits = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap), command);
-            if (!store.equals(location) && fits.newestFitting(images.images()).isEmpty()) {
-                fleet().ifPresent(f -> f.fetchFitting(fits)); // nothing fitting cached: look in the store
+            ImageFit fit = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap), command);
+            List<ImageStore.Image> candidates = listed.stream().filter(i -> !pruned.contains(i.id())).toList();
+            if (!store.equals(location) && fit.newestFitting(candidates).isEmpty()
+                    && fleet().map(f -> f.fetchFitting(fit)).orElse(false)) { // nothing fitting cached: the store
+                try {
+                    candidates = images.images(); // with the image just fetched into the cache
+                } catch (java.io.UncheckedIOException e) {
+                    console.say("warning: " + e.getMessage() + " (" + e.getCause() + "): starting cold");
+                    return startCold(key);
+                }
             }
-            Optional<ImageStore.Image> fit = choose(images, build);
+            Optional<ImageStore.Image> chosen = choose(candidates, fit);
             phase("chooseImage");
-            if (fit.isPresent()) {
-                OptionalInt restored = restore(fit.get());
+            if (chosen.isPresent()) {
+                OptionalInt restored = restore(chosen.get());
                 if (restored.isPresent()) {
                     return restored.getAsInt();
                 }
@@ -184,20 +193,12 @@ final class RunVerb implements Verb {
         return startCold(key);
     }
 
-    /** The newest image that is whole and made from this command; prints why others do not fit. */
-    private Optional<ImageStore.Image> choose(ImageStore images, BuildKey.Parts build) {
-        List<ImageStore.Image> all;
-        try {
-            all = images.images();
-        } catch (java.io.UncheckedIOException e) {
-            console.say("warning: " + e.getMessage() + " (" + e.getCause() + "): starting cold");
-            return Optional.empty();
-        }
+    /** The newest of {@code all} that fits; prints why others do not. */
+    private Optional<ImageStore.Image> choose(List<ImageStore.Image> all, ImageFit fit) {
         if (all.isEmpty()) {
             console.say("no image in " + store + " yet: starting cold; the app's checkpointNow() will write one");
             return Optional.empty();
         }
-        ImageFit fit = ImageFit.here(build, LaunchHandoff.parseGpuMap(gpuMap), command);
         for (ImageStore.Image image : all) {
             Optional<String> misfit = fit.misfit(image);
             if (misfit.isPresent()) {
