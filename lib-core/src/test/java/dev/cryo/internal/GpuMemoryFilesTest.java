@@ -81,11 +81,23 @@ class GpuMemoryFilesTest {
             long digest = digest(memory);
 
             GpuMemoryFiles.save(List.of(region), dir);
-            assertEquals(SIZE, Files.size(dir.resolve("gpu-memory-0.bin")));
+            // in parts of whole 64 MiB chunks, one file each, so that writers do not share a file's lock
+            List<java.nio.file.Path> parts = GpuMemoryFiles.files(dir, 0, SIZE);
+            assertEquals(3, parts.size(), parts.toString());
+            long stored = 0;
+            for (java.nio.file.Path part : parts) {
+                stored += Files.size(part);
+            }
+            assertEquals(SIZE, stored);
             assertEquals(0L, digest(memory), "the pages were dropped: the memory reads as zeros");
 
             GpuMemoryFiles.load(List.of(region), dir);
             assertEquals(digest, digest(memory), "read back bit for bit");
+
+            Files.delete(parts.get(1));
+            var e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                    () -> GpuMemoryFiles.load(List.of(region), dir));
+            assertTrue(e.getMessage().contains("gpu-memory-0-1.bin is missing"), e.getMessage());
         } finally {
             assertEquals(0, (int) MUNMAP.invokeExact(at, SIZE));
         }

@@ -99,7 +99,7 @@ class GpuMemoryFilesStepTest {
     @DisplayName("a host copy that cannot be read back is reported lost, so that the GPU state is not resumed")
     void lost() throws Exception {
         GpuMemoryFilesStep.Saved saved = save(dir.resolve("img-id"));
-        Files.delete(dir.resolve("img-id").resolve("gpu-memory-0.bin"));
+        Files.delete(dir.resolve("img-id").resolve("gpu-memory-0-0.bin"));
         Resumption after = resumption(CheckpointOutcome.Kind.CHECKPOINTED, dir.resolve("img-id"));
         saved.afterDump(after);
         assertTrue(after.isGpuMemoryLost());

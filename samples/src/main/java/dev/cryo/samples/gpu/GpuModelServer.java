@@ -37,6 +37,8 @@ import java.util.HexFormat;
  * {@code --cuda-malloc} keeps the weights in memory from {@code cuMemAlloc}, loaded through one
  * pinned staging buffer (the driver then checkpoints them), instead of {@link DeviceMemory} loaded
  * through Cryo's pinned pipeline (which Cryo moves itself): for comparison.
+ * {@code --weights-on-device} generates the weights on the GPU instead of reading a file (for sizes
+ * whose file and image do not both fit on the disk); its cold start then does not read weights.
  * {@code --start-work N} does what model servers do before serving: compiles N more kernels
  * (one NVRTC program each), autotunes the inference kernel's block size, and captures the
  * inference as a CUDA graph, which then serves every inference.
@@ -53,6 +55,16 @@ public final class GpuModelServer {
                    i += (unsigned long long) gridDim.x * blockDim.x)
                 local += (unsigned long long) (w[i] ^ (unsigned int) (i * 2654435761u));
               atomicAdd(out, local);
+            }
+            extern "C" __global__ void generate(float* w, unsigned long long n) {
+              for (unsigned long long i = blockIdx.x * (unsigned long long) blockDim.x + threadIdx.x; i < n;
+                   i += (unsigned long long) gridDim.x * blockDim.x) {
+                unsigned long long z = (i + 1) * 0x9E3779B97F4A7C15ull;
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+                z ^= z >> 31;
+                w[i] = ((long long) (z >> 40) - (1 << 23)) / (float) (1 << 30);
+              }
             }
             extern "C" __global__ void spin(long long cycles) {
               long long start = clock64();
@@ -77,6 +89,7 @@ public final class GpuModelServer {
     private MemorySegment checksumFn;
     private MemorySegment matvecFn;
     private MemorySegment spinFn;
+    private MemorySegment generateFn;
 
     public static void main(String[] args) throws Throwable {
         double gib = 4;
@@ -91,6 +104,7 @@ public final class GpuModelServer {
         boolean tcpOpen = false;
         boolean cudaMalloc = false;
         int layers = 0;
+        boolean onDevice = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--weights-gib" -> gib = Double.parseDouble(args[++i]);
@@ -105,6 +119,7 @@ public final class GpuModelServer {
                 case "--tcp-open" -> tcpOpen = true;
                 case "--cuda-malloc" -> cudaMalloc = true;
                 case "--start-work" -> layers = Integer.parseInt(args[++i]);
+                case "--weights-on-device" -> onDevice = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -112,7 +127,9 @@ public final class GpuModelServer {
         if (file == null) {
             file = Path.of("/tmp/cryo-weights-" + bytes + ".bin");
         }
-        writeWeights(file, bytes);
+        if (!onDevice) {
+            writeWeights(file, bytes);
+        }
         if (writeOnly) {
             return;
         }
@@ -120,13 +137,18 @@ public final class GpuModelServer {
         long t0 = System.nanoTime();
         String device = server.init();
         long t1 = System.nanoTime();
-        if (cudaMalloc) {
+        if (onDevice) {
+            server.compile(); // the generator is one of the kernels: its time counts as loading
+            server.generate(bytes, cudaMalloc);
+        } else if (cudaMalloc) {
             server.load(file, bytes);
         } else {
             server.loadIntoDeviceMemory(file, bytes);
         }
         long t2 = System.nanoTime();
-        server.compile();
+        if (!onDevice) {
+            server.compile();
+        }
         long[] work = layers > 0 ? server.startWork(layers) : new long[3];
         long t3 = System.nanoTime();
         String expected = server.infer();
@@ -263,6 +285,24 @@ public final class GpuModelServer {
         allocSmallBuffers();
     }
 
+    /**
+     * Generates the weights on the GPU (a hash of each index: deterministic, checked like loaded
+     * ones), for sizes whose file and image would not both fit on the GPU machine's disk.
+     */
+    private void generate(long size, boolean cudaMalloc) throws Throwable {
+        bytes = size;
+        weights = cudaMalloc ? alloc(size) : DeviceMemory.allocate(0, size).address();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment params = a.allocate(ADDRESS, 2);
+            params.setAtIndex(ADDRESS, 0, a.allocateFrom(JAVA_LONG, weights));
+            params.setAtIndex(ADDRESS, 1, a.allocateFrom(JAVA_LONG, size / 4));
+            Cuda.check("cuLaunchKernel(generate)", (int) Cuda.cuLaunchKernel.invokeExact(generateFn, 4096, 1, 1,
+                    256, 1, 1, 0, MemorySegment.NULL, params, MemorySegment.NULL));
+            Cuda.check("cuCtxSynchronize", (int) Cuda.cuCtxSynchronize.invokeExact());
+        }
+        allocSmallBuffers();
+    }
+
     /** Reads the weights file through a pinned host buffer into device memory, 256 MiB at a time. */
     private void load(Path file, long size) throws Throwable {
         bytes = size;
@@ -309,6 +349,7 @@ public final class GpuModelServer {
         checksumFn = function(module, "checksum");
         matvecFn = function(module, "matvec");
         spinFn = function(module, "spin");
+        generateFn = function(module, "generate");
     }
 
     private MemorySegment function(MemorySegment module, String name) throws Throwable {
