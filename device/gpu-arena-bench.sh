@@ -4,11 +4,12 @@
 # device/README.md). For the GPU sample with GIBS GiB of weights (default "1 4 16"), page cache warm
 # (the weights file and the image just written), one run each:
 #   managed: weights in DeviceMemory, loaded through Cryo's pinned pipeline; Cryo copies them into
-#            the image itself and fills them back (same address) after the dump and after restore;
-#            (filled from the files mapped and registered read-only, the default);
-#   managed-ring: the same, filled through the ring of pinned buffers by parallel readers;
+#            the image itself and fills them back (same address) after the dump and after restore,
+#            through the ring of pinned buffers by parallel readers (the default);
+#   managed-mapped: the same, filled from the files mapped and registered read-only;
 #   driver:  weights in cuMemAlloc memory loaded through one pinned staging buffer (--cuda-malloc);
-#            the driver's checkpoint moves them (with GPU memory files, the default before this).
+#            the driver's checkpoint moves them (with GPU memory files, the default before this);
+#   driver-direct: the same, its GPU memory files written with O_DIRECT (past the page cache).
 # For each: cold start to first inference (no Cryo), the first start under bin/cryo (checkpoint: every
 # step's time), a restore through bin/cryo to first inference, VERIFY OK checked (every inference and
 # a checksum of all device memory, bit for bit). START_WORK=N adds the sample's start work (N more
@@ -19,6 +20,9 @@
 # missing (the launcher names it and starts cold). TMPFS=1 keeps the images on a tmpfs (the weights
 # file stays on the disk, in the page cache). SYNC=1 writes dirty pages back (sync, not timed) after
 # the weights are written and after each checkpoint, so that no writeback runs during the timed steps.
+# GEN=1: the sample generates its weights on the GPU (--weights-on-device; no weights file, so a 32 GiB
+# image fits on the disk; the cold start then reads no weights). DROP=1 adds, per case, a cold start
+# and a restore with the page cache dropped first (sync; echo 3 > /proc/sys/vm/drop_caches).
 # Writes $OUT/gpu-arena-bench.log, arena.csv, machine.txt and details.tgz (every log and image metadata).
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -66,9 +70,12 @@ app() { # $1 GiB, then extra JVM options before the main class: the sample's com
   APP=("$J" --enable-native-access=ALL-UNNAMED "$@" -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
        dev.cryo.samples.gpu.GpuModelServer --weights-gib "$gib" --requests 2)
   [ "$START_WORK" != 0 ] && APP+=(--start-work "$START_WORK")
+  [ "${GEN:-0}" = 1 ] && APP+=(--weights-on-device)
 }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 weights() { # the sample's default weights file, /tmp/cryo-weights-BYTES.bin (on the disk, in the page cache)
   rm -f /tmp/cryo-weights-*.bin
+  if [ "${GEN:-0}" = 1 ]; then echo "weights: $1 GiB generated on the GPU at each cold start (no file)"; return; fi
   app "$1"; local t; t=$(now)
   timeout 300 "${APP[@]}" --write-weights-only > /dev/null 2>&1 || echo "!! writing the weights failed"
   echo "weights: $1 GiB written in $(( $(now) - t )) ms (not part of any timing)"
@@ -94,14 +101,17 @@ if [ "$FILLPROBE" != 0 ]; then
 fi
 
 csv=$OUT/arena.csv
-echo "case,gib,cold_ms,restore_ms,checkpoint_ms,image_bytes,dm_out_ms,gpu_suspend_ms,gpu_memory_files_ms,criu_dump_ms,dm_refill_ms,launcher_criu_ms,restore_gpu_ms,restore_gpu_memory_files_ms,restore_dm_ms,verify_ok" > "$csv"
+echo "case,gib,cold_ms,restore_ms,checkpoint_ms,image_bytes,dm_out_ms,gpu_suspend_ms,gpu_memory_files_ms,criu_dump_ms,dm_refill_ms,launcher_criu_ms,restore_gpu_ms,restore_gpu_memory_files_ms,restore_dm_ms,verify_ok,cold_dropped_ms,restore_dropped_ms,restore_dropped_dm_ms,verify_ok_dropped" > "$csv"
 for gib in $GIBS; do
   echo; echo "==================== $gib GiB"
   weights "$gib"
   for mode in $MODES; do
     flag=(); opts=()
-    [ "$mode" = driver ] && flag=(--cuda-malloc)
-    [ "$mode" = managed-ring ] && opts=(-Dcryo.deviceMemory.mapped=false)
+    case $mode in
+      driver) flag=(--cuda-malloc) ;;
+      driver-direct) flag=(--cuda-malloc); opts=(-Dcryo.gpu.memoryFiles.direct=true) ;;
+      managed-mapped) opts=(-Dcryo.deviceMemory.mapped=true) ;;
+    esac
     app "$gib" "${opts[@]}"; store=$W/store-$mode-$gib; rm -rf "$store"
     t=$(now); timeout 300 "${APP[@]}" "${flag[@]}" --no-checkpoint > /tmp/cold.log 2>&1
     cold=$(( $(at warmup_inference /tmp/cold.log) - t ))
@@ -120,8 +130,22 @@ for gib in $GIBS; do
     grep -hE "restore timing|Restore steps|Device memory|VERIFY|RESTORED" /tmp/restore.log
     cp /tmp/restore.log "$DETAILS/$mode-${gib}gib-restore.log"
     ok=$(grep -c 'VERIFY OK' /tmp/restore.log)
-    echo "$mode,$gib,$cold,$ms,$ckpt,$(prop image.bytes "$meta"),$(step deviceMemoryOut "$img"),$(step gpuSuspend "$img"),$(step gpuMemoryFiles "$img"),$(step criuDump "$img"),$refill,$(lphase criuRestore "$img"),$(rstep gpuRestore "$img"),$(rstep gpuMemoryFiles "$img"),$(rstep deviceMemory "$img"),$ok" >> "$csv"
+    row="$mode,$gib,$cold,$ms,$ckpt,$(prop image.bytes "$meta"),$(step deviceMemoryOut "$img"),$(step gpuSuspend "$img"),$(step gpuMemoryFiles "$img"),$(step criuDump "$img"),$refill,$(lphase criuRestore "$img"),$(rstep gpuRestore "$img"),$(rstep gpuMemoryFiles "$img"),$(rstep deviceMemory "$img"),$ok"
     echo ">> $mode $gib GiB: cold $cold ms, restore $ms ms, checkpoint $ckpt ms, restore VERIFY OK: $ok"
+    if [ "${DROP:-0}" = 1 ]; then
+      drop; t=$(now); timeout 300 "${APP[@]}" "${flag[@]}" --no-checkpoint > /tmp/cold-dropped.log 2>&1
+      cd_ms=$(( $(at warmup_inference /tmp/cold-dropped.log) - t ))
+      drop; t=$(now); timeout 300 bin/cryo run --image "$store" -- "${APP[@]}" "${flag[@]}" > /tmp/restore-dropped.log 2>&1
+      rd_ms=$(( $(at served_inference /tmp/restore-dropped.log) - t ))
+      cp /tmp/restore-dropped.log "$DETAILS/$mode-${gib}gib-restore-dropped.log"
+      okd=$(grep -c 'VERIFY OK' /tmp/restore-dropped.log)
+      grep -hE "restore timing|Restore steps|Device memory|VERIFY" /tmp/restore-dropped.log
+      row="$row,$cd_ms,$rd_ms,$(rstep deviceMemory "$img"),$okd"
+      echo ">> $mode $gib GiB, page cache dropped: cold $cd_ms ms, restore $rd_ms ms, VERIFY OK: $okd"
+    else
+      row="$row,,,,"
+    fi
+    echo "$row" >> "$csv"
     rm -rf "$store"
   done
 done
@@ -146,8 +170,9 @@ fi
 rm -f /tmp/cryo-weights-*.bin
 echo; echo "== arena.csv"; cat "$csv"
 echo; echo "== summary (link: 55 GB/s each way from pinned memory, device-lab/bw.c)"
-awk -F, 'NR > 1 { printf "%-8s %3s GiB: cold %6s ms  restore %6s ms  (%.2fx)  checkpoint %6s ms  copy out %s GB/s  fill %s GB/s  VERIFY OK %s\n",
+awk -F, 'NR > 1 { printf "%-14s %3s GiB: cold %6s ms  restore %6s ms  (%.2fx)  checkpoint %6s ms  copy out %s GB/s  fill %s GB/s  VERIFY OK %s%s\n",
   $1, $2, $3, $4, ($4 > 0 ? $3 / $4 : 0), $5, ($7 > 0 ? sprintf("%.1f", $2 * 1.073741824 / $7 * 1000) : "-"),
-  ($15 > 0 ? sprintf("%.1f", $2 * 1.073741824 / $15 * 1000) : "-"), $16 }' "$csv"
+  ($15 > 0 ? sprintf("%.1f", $2 * 1.073741824 / $15 * 1000) : "-"), $16,
+  ($18 != "" ? sprintf("; dropped: cold %s ms, restore %s ms, VERIFY OK %s", $17, $18, $20) : "") }' "$csv"
 cp hs_err*.log "$DETAILS/" 2>/dev/null
 tar czf "$OUT/details.tgz" -C "$DETAILS" .

@@ -5,6 +5,7 @@ Inputs (the newest of each, or the ones given):
   benchmarks/results/cpu/<date>/   written by bin/bench: jmh.json (JMH JSON), images.csv,
                                    restores.csv, machine.txt
   device/results/bench/<date>/     gpu.csv (format in benchmarks/report/README.md), machine.txt
+  device/results/<dir>/            device/gpu-arena-bench.sh runs: every *arena.csv below it, machine.txt
 Outputs: docs/img/*.png and docs/benchmarks.md (GPU sections only when a gpu.csv exists).
 
 Usage:
@@ -410,6 +411,161 @@ def gpu_cases(rows):
     return out
 
 
+# ---------------------------------------------------------------- device memory (device/gpu-arena-bench.sh)
+
+# The link and the peers' published figures (issue 11, ../shared/FACTS.md), GB/s host <-> device.
+LINK_GBS = 55.0
+PEERS = [
+    ("NVIDIA Dynamo, restore through the stock driver (B200)", 8.0, 8.0),
+    ("Dynamo GPU Memory Service, pinned buffers", 28 * 1.073741824, 35 * 1.073741824),
+    ("a pinned host arena, per GPU", 44.0, 54.0),
+]
+GIB = 1.073741824  # GB per GiB
+
+
+def newest_arena_dir():
+    """The newest device/results/<dir> (by name: they start with the date) that holds an arena.csv."""
+    base = os.path.join(ROOT, "device", "results")
+    dirs = sorted({os.path.relpath(p, base).split(os.sep)[0]
+                   for p in glob.glob(os.path.join(base, "*", "**", "*arena.csv"), recursive=True)})
+    return os.path.join(base, dirs[-1]) if dirs else None
+
+
+def read_arena(d):
+    """Every *arena.csv under d, each row tagged with its run (sub-directory or file prefix)."""
+    rows = []
+    for path in sorted(glob.glob(os.path.join(d, "**", "*arena.csv"), recursive=True)):
+        sub = os.path.relpath(os.path.dirname(path), d)
+        prefix = os.path.basename(path)[:-len("arena.csv")].rstrip("-")
+        run = "/".join(x for x in (sub if sub != "." else "", prefix) if x) or "."
+        for r in read_csv(path):
+            for k in list(r):
+                if k != "case":
+                    v = num(r[k])
+                    r[k] = v if v is not None else None
+            r["_run"] = run
+            rows.append(r)
+    return rows
+
+
+def rate(gib, ms):
+    return gib * GIB / (ms / 1000) if gib and ms else None
+
+
+def arena_charts(rows):
+    import matplotlib.pyplot as plt  # charts() chose the backend
+    made = []
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    styles = {"managed": ("#2c6fbb", "restore, DeviceMemory (Cryo's pipeline)"),
+              "managed-mapped": ("#6aa0d8", "restore, DeviceMemory (mapped fill)"),
+              "driver": ("#c0392b", "restore, cuMemAlloc (driver's checkpoint)"),
+              "driver-direct": ("#e67e22", "restore, cuMemAlloc (GPU memory files O_DIRECT)")}
+    gibs = sorted({r["gib"] for r in rows if r.get("gib")})
+    for case, (color, label) in styles.items():
+        pts = []
+        for g in gibs:
+            v = [r["restore_ms"] / 1000 for r in rows if r["case"] == case and r["gib"] == g and r.get("restore_ms")]
+            if v:
+                pts.append((g, median(v), min(v), max(v)))
+        if pts:
+            ax.errorbar([p[0] for p in pts], [p[1] for p in pts],
+                        yerr=[[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]],
+                        marker="o", color=color, label=label, capsize=3)
+    cold = []
+    for g in gibs:
+        v = [r["cold_ms"] / 1000 for r in rows if r["case"] == "managed" and r["gib"] == g and r.get("cold_ms")]
+        if v:
+            cold.append((g, median(v)))
+    if cold:
+        ax.plot([c[0] for c in cold], [c[1] for c in cold], "--", color="#777777", marker="s",
+                label="cold start (weights through the same pipeline)")
+    ax.plot(gibs, [g * GIB / LINK_GBS for g in gibs], ":", color="black",
+            label="the weights once over the link (55 GB/s)")
+    targets = [(16, 1.5), (32, 2.5)]
+    ax.plot([t[0] for t in targets if t[0] in gibs], [t[1] for t in targets if t[0] in gibs], "x", color="red",
+            markersize=10, mew=2, label="issue 11 targets")
+    ax.set_yscale("log")
+    finish_gib_chart(fig, ax, [{"gib": g} for g in gibs], "GiB of weights in device memory",
+                     "seconds to first inference", "H200: restore to first inference (median, min-max over runs; "
+                     "page cache warm)", "gpu-device-memory-restore.png")
+    made.append("gpu-device-memory-restore.png")
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    top = max(gibs) if gibs else None
+    at16 = [r for r in rows if r["gib"] == 16] or [r for r in rows if r["gib"] == top]
+    bars = []
+    def span(case, col):
+        v = [rate(r["gib"], r.get(col)) for r in at16 if r["case"] == case and r.get(col)]
+        v = [x for x in v if x]
+        return (min(v), max(v)) if v else None
+    for label, case, col, color in (
+            ("Cryo: fill at restore", "managed", "restore_dm_ms", "#2c6fbb"),
+            ("Cryo: copy out at checkpoint", "managed", "dm_out_ms", "#6aa0d8"),
+            ("driver: checkpoint (device to host)", "driver", "gpu_suspend_ms", "#c0392b"),
+            ("driver: restore (host to device)", "driver", "restore_gpu_ms", "#e08e86")):
+        sp = span(case, col)
+        if sp:
+            bars.append((label, sp, color))
+    for label, lo, hi in PEERS:
+        bars.append((label, (lo, hi), "#999999"))
+    for i, (label, (lo, hi), color) in enumerate(bars):
+        ax.barh(i, hi, color=color, alpha=0.45)
+        ax.barh(i, lo, color=color)
+    ax.axvline(LINK_GBS, color="black", linestyle=":", label="PCIe Gen5 link, pinned (55 GB/s)")
+    ax.set_yticks(range(len(bars)))
+    ax.set_yticklabels([b[0] for b in bars], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("GB/s (dark: lowest run, light: highest)")
+    ax.set_title("%s GiB: how fast device memory moves, Cryo's runs against the peers' published figures"
+                 % ("16" if any(r["gib"] == 16 for r in rows) else top), fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    fig.savefig(os.path.join(IMG, "gpu-device-memory-rates.png"), dpi=120)
+    plt.close(fig)
+    made.append("gpu-device-memory-rates.png")
+    return made
+
+
+def arena_lines(d, rows):
+    """The section on device memory that Cryo moves itself, from device/gpu-arena-bench.sh runs."""
+    L = []
+    w = L.append
+    w("## Device memory that Cryo moves itself (H200)")
+    w("")
+    w("Results: `%s/` (`device/gpu-arena-bench.sh`; each run on a fresh machine, one run per figure; its "
+      "README says how each run was made). Machine: %s." % (rel(d), machine_line(read_machine_file(
+          next(iter(sorted(glob.glob(os.path.join(d, "**", "*machine.txt"), recursive=True))), ""))) or "see the results"))
+    w("")
+    w("`DeviceMemory`: the sample's weights allocated through Cryo's API, copied out by Cryo through pinned "
+      "buffers and filled back at the same address; `driver`: the same weights in `cuMemAlloc` memory, moved by "
+      "the driver's checkpoint. Times from process start (restores: from starting `bin/cryo run`) to the first "
+      "inference, page cache warm unless the column says dropped; GB/s of the weights (GiB x 1.0737 / s); "
+      "link 55 GB/s. Every restore verified bit for bit unless marked.")
+    w("")
+    w("| run | case | GiB | cold | restore | cold / restore | checkpoint | copy out | fill | driver ckpt | driver restore | dropped: cold | dropped: restore |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    def ms(v):
+        return "%.0f" % v if v else "-"
+    def gbs(v):
+        return "%.1f" % v if v else "-"
+    for r in sorted(rows, key=lambda r: (r["_run"], r["gib"] or 0, r["case"])):
+        ok = "" if (r.get("verify_ok") or 0) >= 1 else " (VERIFY?)"
+        rr = r["cold_ms"] / r["restore_ms"] if r.get("cold_ms") and r.get("restore_ms") else None
+        w("| %s | %s | %g | %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["_run"], r["case"], r["gib"], ms(r.get("cold_ms")), ms(r.get("restore_ms")), ok,
+            "%.2fx" % rr if rr else "-", ms(r.get("checkpoint_ms")), gbs(rate(r["gib"], r.get("dm_out_ms"))),
+            gbs(rate(r["gib"], r.get("restore_dm_ms"))), gbs(rate(r["gib"], r.get("gpu_suspend_ms"))),
+            gbs(rate(r["gib"], r.get("restore_gpu_ms"))), ms(r.get("cold_dropped_ms")),
+            ms(r.get("restore_dropped_ms"))))
+    w("")
+    w("![device memory: restore against size](img/gpu-device-memory-restore.png)")
+    w("")
+    w("![device memory: GB/s against the link and the peers](img/gpu-device-memory-rates.png)")
+    w("")
+    return L
+
+
 # ---------------------------------------------------------------- charts
 
 def moves_data(step):
@@ -447,13 +603,13 @@ def gpu_dir_of(rows):
     return rows[0].get("_dir") if rows else None
 
 
-def charts(cpu, gpu_rows):
+def charts(cpu, gpu_rows, arena_rows=()):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     os.makedirs(IMG, exist_ok=True)
-    made = []
+    made = arena_charts(arena_rows) if arena_rows else []
     cases = [cpu.case(a) for a in cpu.apps]
     machine = cpu.machine.get("cpu", "?") + ", " + cpu.machine.get("cores", "?") + " cores"
 
@@ -685,7 +841,7 @@ def gpu_before_after(gs, w):
     return True
 
 
-def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
+def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=(), arena=None):
     L = []
     w = L.append
     w("# Cryo benchmarks")
@@ -857,6 +1013,8 @@ def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=()):
         w("")
         w("![GPU step throughput](img/gpu-step-throughput.png)")
         w("")
+    if arena and arena[1]:
+        L.extend(arena_lines(*arena))
     w("## Compared with CRIUgpu's published figures")
     w("")
     w("\"GPU Container Checkpoint/Restore with CRIUgpu: Zero-Downtime Live Migration for ML Workloads\" "
@@ -918,6 +1076,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cpu", help="a benchmarks/results/cpu/<date> directory (default: the newest)")
     ap.add_argument("--gpu", help="a device/results/bench/<date> directory (default: the newest with gpu.csv)")
+    ap.add_argument("--arena", help="a device/results/<dir> of device/gpu-arena-bench.sh runs (default: the newest)")
     ap.add_argument("--summary", metavar="DIR", help="print the ratios of one CPU results directory and exit")
     ap.add_argument("--restore-modes", metavar="DIR", help="print the eager/lazy section of one restore-modes run")
     ap.add_argument("--restore-modes-csv", nargs=2, metavar=("INDEX", "DIR"),
@@ -942,9 +1101,11 @@ def main():
     gpu_csvs = sorted(glob.glob(os.path.join(ROOT, "device", "results", "bench", "*", "gpu.csv")))
     gpu_dir = a.gpu or (os.path.dirname(gpu_csvs[-1]) if gpu_csvs else None)
     gpu_rows = read_gpu(gpu_dir) if gpu_dir and os.path.exists(os.path.join(gpu_dir, "gpu.csv")) else []
+    arena_dir = a.arena or newest_arena_dir()
+    arena_rows = read_arena(arena_dir) if arena_dir else []
     cpu = Cpu(cpu_dir)
-    made = charts(cpu, gpu_rows)
-    page(cpu, gpu_dir, gpu_rows, made, cpu_dirs)
+    made = charts(cpu, gpu_rows, arena_rows)
+    page(cpu, gpu_dir, gpu_rows, made, cpu_dirs, (arena_dir, arena_rows))
     print("make_report: wrote %s and %s" % (rel(DOC), ", ".join("docs/img/" + m for m in made)))
     return 0
 
