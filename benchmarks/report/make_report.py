@@ -438,7 +438,11 @@ def read_arena(d):
         sub = os.path.relpath(os.path.dirname(path), d)
         prefix = os.path.basename(path)[:-len("arena.csv")].rstrip("-")
         run = "/".join(x for x in (sub if sub != "." else "", prefix) if x) or "."
+        # GEN=1 runs: the sample generated its weights on the GPU, so their cold start reads none.
+        log = os.path.join(os.path.dirname(path), (prefix + "-" if prefix else "") + "gpu-arena-bench.log")
+        generated = os.path.exists(log) and "generated on the GPU" in open(log, errors="replace").read()
         for r in read_csv(path):
+            r["_gen"] = generated
             for k in list(r):
                 if k != "case":
                     v = num(r[k])
@@ -473,7 +477,8 @@ def arena_charts(rows):
                         marker="o", color=color, label=label, capsize=3)
     cold = []
     for g in gibs:
-        v = [r["cold_ms"] / 1000 for r in rows if r["case"] == "managed" and r["gib"] == g and r.get("cold_ms")]
+        v = [r["cold_ms"] / 1000 for r in rows
+             if r["case"] == "managed" and r["gib"] == g and r.get("cold_ms") and not r["_gen"]]
         if v:
             cold.append((g, median(v)))
     if cold:
@@ -553,7 +558,7 @@ def arena_lines(d, rows):
         ok = "" if (r.get("verify_ok") or 0) >= 1 else " (VERIFY?)"
         rr = r["cold_ms"] / r["restore_ms"] if r.get("cold_ms") and r.get("restore_ms") else None
         w("| %s | %s | %g | %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            r["_run"], r["case"], r["gib"], ms(r.get("cold_ms")), ms(r.get("restore_ms")), ok,
+            r["_run"], r["case"] + (" (weights generated)" if r["_gen"] else ""), r["gib"], ms(r.get("cold_ms")), ms(r.get("restore_ms")), ok,
             "%.2fx" % rr if rr else "-", ms(r.get("checkpoint_ms")), gbs(rate(r["gib"], r.get("dm_out_ms"))),
             gbs(rate(r["gib"], r.get("restore_dm_ms"))), gbs(rate(r["gib"], r.get("gpu_suspend_ms"))),
             gbs(rate(r["gib"], r.get("restore_gpu_ms"))), ms(r.get("cold_dropped_ms")),

@@ -208,13 +208,24 @@ public final class DeviceMemoryFiles {
         }
     }
 
-    /**
-     * Asks the kernel to read the files ahead into the page cache (without waiting), so that disk
-     * reads overlap what comes before the fill. Best effort: errors are ignored.
-     */
-    public static void readAhead(Layout layout, Path dir) {
+    /** The files that hold the device memory {@code layout} describes, in {@code dir}. */
+    public static List<Path> files(Layout layout, Path dir) {
+        List<Path> files = new ArrayList<>();
         for (int f = 0; f < layout.files(); f++) {
-            LibC.adviseWillNeed(file(dir, f).toString());
+            files.add(file(dir, f));
+        }
+        return files;
+    }
+
+    /**
+     * Asks the kernel to read {@code files} ahead into the page cache and returns at once: each
+     * file's advice runs on a daemon thread of its own, since the advice itself takes 50-90 ms for
+     * 16 GiB already cached and 350-475 ms for 16 GiB on disk (measured on the H200 machine), time
+     * the launcher would otherwise wait before CRIU starts. Best effort: errors are ignored.
+     */
+    public static void readAhead(List<Path> files) {
+        for (Path file : files) {
+            Thread.ofPlatform().daemon().name("cryo-readahead").start(() -> LibC.adviseWillNeed(file.toString()));
         }
     }
 

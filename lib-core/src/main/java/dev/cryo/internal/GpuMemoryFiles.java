@@ -184,6 +184,15 @@ public final class GpuMemoryFiles {
         return Math.max(CHUNK, (part + CHUNK - 1) / CHUNK * CHUNK);
     }
 
+    /** Every file that holds {@code regions}, in order. */
+    public static List<Path> files(List<Region> regions, Path dir) {
+        List<Path> files = new ArrayList<>();
+        for (int n = 0; n < regions.size(); n++) {
+            files.addAll(files(dir, n, regions.get(n).bytes()));
+        }
+        return files;
+    }
+
     /** The files region {@code n} of {@code bytes} is kept in, in order. */
     static List<Path> files(Path dir, int n, long bytes) {
         List<Path> files = new ArrayList<>();

@@ -89,6 +89,8 @@ class GpuMemoryFilesTest {
                 stored += Files.size(part);
             }
             assertEquals(SIZE, stored);
+            assertEquals(parts, GpuMemoryFiles.files(List.of(region), dir),
+                    "the launcher reads ahead exactly the files the restore reads");
             assertEquals(0L, digest(memory), "the pages were dropped: the memory reads as zeros");
 
             GpuMemoryFiles.load(List.of(region), dir);

@@ -2,6 +2,7 @@ package dev.cryo.internal.launch;
 
 import dev.cryo.internal.BuildKey;
 import dev.cryo.internal.DeviceMemoryFiles;
+import dev.cryo.internal.GpuMemoryFiles;
 import dev.cryo.internal.ImageFit;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
@@ -218,12 +219,14 @@ final class RunVerb implements Verb {
         // Every file against the image's manifest, in parallel, while the launcher prepares the restore.
         java.util.concurrent.CompletableFuture<Optional<String>> contents = image.contentMismatch();
         // The device memory files first: a missing or short one means a cold start, and reading
-        // them ahead now overlaps the disk with CRIU's restore.
+        // them and the driver's GPU memory files ahead now overlaps the disk with CRIU's restore.
         Optional<String> deviceMemory = DeviceMemoryFiles.problem(meta.deviceMemory(), image.dir());
         if (deviceMemory.isPresent()) {
             return refused(image, deviceMemory.get());
         }
-        DeviceMemoryFiles.readAhead(meta.deviceMemory(), image.dir());
+        List<Path> gpuFiles = new ArrayList<>(DeviceMemoryFiles.files(meta.deviceMemory(), image.dir()));
+        gpuFiles.addAll(GpuMemoryFiles.files(meta.gpuMemory(), image.dir()));
+        DeviceMemoryFiles.readAhead(gpuFiles);
         phase("deviceMemoryCheck");
         LibCriu criu;
         try {
