@@ -480,10 +480,11 @@ def arena_charts(rows):
         v = [r["cold_ms"] / 1000 for r in rows
              if r["case"] == "managed" and r["gib"] == g and r.get("cold_ms") and not r["_gen"]]
         if v:
-            cold.append((g, median(v)))
-    if cold:
-        ax.plot([c[0] for c in cold], [c[1] for c in cold], "--", color="#777777", marker="s",
-                label="cold start (weights through the same pipeline)")
+            cold.append((g, median(v), min(v), max(v)))
+    if cold:  # min-max bars: a fresh machine's first start also fills the driver's JIT cache
+        ax.errorbar([c[0] for c in cold], [c[1] for c in cold],
+                    yerr=[[c[1] - c[2] for c in cold], [c[3] - c[1] for c in cold]], fmt="--", color="#777777",
+                    marker="s", capsize=3, label="cold start (weights through the same pipeline)")
     ax.plot(gibs, [g * GIB / LINK_GBS for g in gibs], ":", color="black",
             label="the weights once over the link (55 GB/s)")
     targets = [(16, 1.5), (32, 2.5)]
@@ -521,7 +522,7 @@ def arena_charts(rows):
     ax.set_yticklabels([b[0] for b in bars], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("GB/s (dark: lowest run, light: highest)")
-    ax.set_title("%s GiB: how fast device memory moves, Cryo's runs against the peers' published figures"
+    ax.set_title("%s GiB: device memory GB/s, Cryo's runs and the peers' published figures"
                  % ("16" if any(r["gib"] == 16 for r in rows) else top), fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3, axis="x")
@@ -538,15 +539,16 @@ def arena_lines(d, rows):
     w = L.append
     w("## Device memory that Cryo moves itself (H200)")
     w("")
-    w("Results: `%s/` (`device/gpu-arena-bench.sh`; each run on a fresh machine, one run per figure; its "
-      "README says how each run was made). Machine: %s." % (rel(d), machine_line(read_machine_file(
+    w("Results: `%s/` (`device/gpu-arena-bench.sh`; one run per figure; its README says how and on which machine "
+      "each run was made). Machine: %s." % (rel(d), machine_line(read_machine_file(
           next(iter(sorted(glob.glob(os.path.join(d, "**", "*machine.txt"), recursive=True))), ""))) or "see the results"))
     w("")
     w("`DeviceMemory`: the sample's weights allocated through Cryo's API, copied out by Cryo through pinned "
       "buffers and filled back at the same address; `driver`: the same weights in `cuMemAlloc` memory, moved by "
       "the driver's checkpoint. Times from process start (restores: from starting `bin/cryo run`) to the first "
       "inference, page cache warm unless the column says dropped; GB/s of the weights (GiB x 1.0737 / s); "
-      "link 55 GB/s. Every restore verified bit for bit unless marked.")
+      "link 55 GB/s; driver ckpt and driver restore: GB/s of the weights where the driver moves them, ms of its "
+      "~0.5 GB where `DeviceMemory` holds them. Every restore verified bit for bit unless marked.")
     w("")
     w("| run | case | GiB | cold | restore | cold / restore | checkpoint | copy out | fill | driver ckpt | driver restore | dropped: cold | dropped: restore |")
     w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -556,12 +558,17 @@ def arena_lines(d, rows):
         return "%.1f" % v if v else "-"
     for r in sorted(rows, key=lambda r: (r["_run"], r["gib"] or 0, r["case"])):
         ok = "" if (r.get("verify_ok") or 0) >= 1 else " (VERIFY?)"
+        managed = r["case"].startswith("managed")
         rr = r["cold_ms"] / r["restore_ms"] if r.get("cold_ms") and r.get("restore_ms") else None
         w("| %s | %s | %g | %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["_run"], r["case"] + (" (weights generated)" if r["_gen"] else ""), r["gib"], ms(r.get("cold_ms")), ms(r.get("restore_ms")), ok,
-            "%.2fx" % rr if rr else "-", ms(r.get("checkpoint_ms")), gbs(rate(r["gib"], r.get("dm_out_ms"))),
-            gbs(rate(r["gib"], r.get("restore_dm_ms"))), gbs(rate(r["gib"], r.get("gpu_suspend_ms"))),
-            gbs(rate(r["gib"], r.get("restore_gpu_ms"))), ms(r.get("cold_dropped_ms")),
+            "%.2fx" % rr if rr else "-", ms(r.get("checkpoint_ms")),
+            gbs(rate(r["gib"], r.get("dm_out_ms"))) if managed else "-",
+            gbs(rate(r["gib"], r.get("restore_dm_ms"))) if managed else "-",
+            # the driver moves the weights only on the driver path; beside DeviceMemory only its ~0.5 GB
+            "%s ms" % ms(r.get("gpu_suspend_ms")) if managed else gbs(rate(r["gib"], r.get("gpu_suspend_ms"))),
+            "%s ms" % ms(r.get("restore_gpu_ms")) if managed else gbs(rate(r["gib"], r.get("restore_gpu_ms"))),
+            ms(r.get("cold_dropped_ms")),
             ms(r.get("restore_dropped_ms"))))
     w("")
     w("![device memory: restore against size](img/gpu-device-memory-restore.png)")
