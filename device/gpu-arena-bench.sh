@@ -14,8 +14,8 @@
 # step's time), a restore through bin/cryo to first inference, VERIFY OK checked (every inference and
 # a checksum of all device memory, bit for bit). START_WORK=N adds the sample's start work (N more
 # kernels compiled, an autotune, a CUDA graph) to every start. FILLPROBE=N (GiB, 0 = none) first measures the fill
-# paths on cold starts: the ring of pinned buffers with 8 and 12 readers, and the file mapped and
-# registered read-only in pieces by 1, 2 or 4 threads. FAILPROOF=1 adds: a dump CRIU refuses after the memory was copied out and
+# paths on cold starts: the ring of pinned buffers with 8, 12 and 16 readers, and the file mapped and
+# registered read-only in pieces by 1 or 4 threads. FAILPROOF=1 adds: a dump CRIU refuses after the memory was copied out and
 # released (the app goes on, VERIFY OK, no image kept), and an image with a device memory file
 # missing (the launcher names it and starts cold). TMPFS=1 keeps the images on a tmpfs (the weights
 # file stays on the disk, in the page cache). SYNC=1 writes dirty pages back (sync, not timed) after
@@ -90,8 +90,9 @@ if [ "$FILLPROBE" != 0 ]; then
   weights "$FILLPROBE"
   for v in "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=8" \
            "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=12" \
-           "-Dcryo.deviceMemory.registerThreads=1" "-Dcryo.deviceMemory.registerThreads=2" \
-           "-Dcryo.deviceMemory.registerThreads=4" "-Dcryo.deviceMemory.registerThreads=4 -Dcryo.deviceMemory.pieceMiB=512"; do
+           "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=16" \
+           "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=16 -Dcryo.deviceMemory.slots=32" \
+           "-Dcryo.deviceMemory.registerThreads=1" "-Dcryo.deviceMemory.registerThreads=4"; do
     # shellcheck disable=SC2086
     app "$FILLPROBE" $v; timeout 300 "${APP[@]}" --no-checkpoint > /tmp/probe.log 2>&1
     echo "$v: $(grep -o 'load [0-9]* ms ([0-9.]* GB/s)' /tmp/probe.log) $(grep -c 'VERIFY OK' /tmp/probe.log) VERIFY OK"
