@@ -40,6 +40,12 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
     static final String CRIU_BINARY = "CRYO_CRIU_CHECKED_BINARY";
     /** The dump's time limit in seconds (bin/cryo run --dump-timeout); users may set it too. */
     public static final String DUMP_TIMEOUT_ENV = "CRYO_DUMP_TIMEOUT";
+    /**
+     * The user's additions to the variables the fit rule leaves out of the environment
+     * ({@link EnvironmentDigest}): names separated by commas, {@code PREFIX*} for every name that
+     * starts so. The user's setting, like {@code CRYO_HOME}: the app's children keep it.
+     */
+    public static final String ENV_IGNORE = "CRYO_ENV_IGNORE";
 
     /**
      * The criu binary the launcher checked.
@@ -98,6 +104,13 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
     /** Cryo's variable {@code name} as this process had it at start (before {@link #keepFromChildren}). */
     public static String variable(String name) {
         return NAMES.contains(name) ? Received.VARIABLES.get(name) : System.getenv(name);
+    }
+
+    /** The names {@value #ENV_IGNORE} lists in this process's environment, in order. */
+    public static List<String> envIgnore() {
+        String list = variable(ENV_IGNORE);
+        return list == null ? List.of()
+                : java.util.Arrays.stream(list.split(",")).map(String::trim).filter(n -> !n.isEmpty()).toList();
     }
 
     private static final List<String> NAMES = List.of(LAUNCHER, IMAGE_DIR, BUILD_KEY, GPU_MAP, CRIU_VERSION,
