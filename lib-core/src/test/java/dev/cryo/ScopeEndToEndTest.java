@@ -76,6 +76,17 @@ class ScopeEndToEndTest {
         assertRestored(ignored);
     }
 
+    @Test
+    @DisplayName("variables a start script sets for the JVM (new each start) do not count: the launcher's are compared")
+    void startScript() throws Exception {
+        String java = String.join(" ", app("--entries", "1000").stream().map(a -> "'" + a + "'").toList());
+        List<String> script = List.of("/bin/sh", "-c", "SCRIPT_STARTED=$$; export SCRIPT_STARTED; exec " + java);
+        Result cold = run(launcher(store(), List.of(), script), dir, "scriptCold");
+        assertTrue(cold.has("OUTCOME CHECKPOINTED"), cold::toString);
+        Result again = run(launcher(store(), List.of(), script), dir, "scriptAgain");
+        assertRestored(again);
+    }
+
     private static boolean unshareWorks() {
         try {
             Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", "true").start();

@@ -25,6 +25,10 @@ import java.util.TreeMap;
  * launcher appends to it ({@link JdkGenerators#javaOptions}), so that an app started without the
  * launcher and one it started compare as their users set them.
  *
+ * <p>Both sides of the rule take the same environment: the launcher its own, which its cold start
+ * passes on; the app, at checkpoint and when it decides whether to skip one, the launcher's (handed
+ * over in {@link LaunchHandoff}), or its own when no launcher started it.
+ *
  * @param digests the variables compared, by name
  * @param ignored the names (or {@code PREFIX*}) left out, which {@link #misfit} leaves out of the image's too
  */
@@ -41,10 +45,21 @@ public record EnvironmentDigest(Map<String, String> digests, List<String> ignore
         ignored = List.copyOf(ignored);
     }
 
-    /** This process's environment, with the defaults and this process's {@value LaunchHandoff#ENV_IGNORE} left out. */
+    /**
+     * The environment of a start of this process's app, with the defaults and this process's
+     * {@value LaunchHandoff#ENV_IGNORE} left out: in an app the launcher started, the launcher's
+     * (handed over: a start script between them may add variables for the JVM, which the launcher
+     * cannot see when it compares), otherwise this process's own.
+     */
     public static EnvironmentDigest current() {
         List<String> ignored = new ArrayList<>(DEFAULT_IGNORED);
         ignored.addAll(LaunchHandoff.envIgnore());
+        Map<String, String> handed = LaunchHandoff.current().map(LaunchHandoff::environment).orElse(Map.of());
+        if (!handed.isEmpty()) {
+            Map<String, String> kept = new TreeMap<>(handed);
+            kept.keySet().removeIf(n -> covered(n, ignored));
+            return new EnvironmentDigest(kept, ignored);
+        }
         return of(System.getenv(), ignored);
     }
 
