@@ -8,10 +8,11 @@
  * {@code CRYO_IMAGE_DIR}; the reason says how to set one, and {@code default} as the property's or
  * the variable's value opts in to {@code ~/.cryo/images/<main class or jar>}), when the image
  * store already holds an image the launcher would restore here (whole, of this build: the same
- * command line, working directory, JDK and class path files; of this runtime, GPUs and open files;
- * see "Which image fits"), or when another live
- * process is checkpointing the same build into the same store right now (a claim file holding its
- * pid; a claim whose holder died is taken over). Otherwise the call
+ * command line, working directory, JDK and class path files; in this environment; of this
+ * runtime, GPUs, libraries and open files; see "Which image fits"), or when another live
+ * process is checkpointing the same build into the same store right now (a claim file, 0600,
+ * naming its process by boot id, PID namespace, start time and pid; a claim whose holder died is
+ * taken over; one from another PID namespace holds for an hour). Otherwise the call
  * <ol>
  *   <li>checks, before touching anything, that the snapshot can be taken: privileges (root, or
  *       {@code CAP_CHECKPOINT_RESTORE} with {@code CAP_SYS_PTRACE}), CRIU 4.0+ and libcriu found,
@@ -74,7 +75,8 @@
  * <h2>Images</h2>
  * An image is a directory written as {@code .tmp-<id>-<pid>} and renamed to {@code img-<id>} only
  * after CRIU succeeded and its metadata file is written; it is never restored half-written, and
- * leftovers of a crashed checkpoint are removed by the next start. Image directories are
+ * leftovers of a crashed checkpoint are removed by the next start (by the rule of claims above:
+ * those of a writer in another PID namespace once they are an hour old). Image directories are
  * {@code 0700} and their files {@code 0600}: an image holds every secret the process had; a store
  * or image that is a symbolic link, another user's, or writable by group or others is refused
  * (by the launcher, which starts cold, and by {@code checkpointNow()}: {@code IMAGE_DIRECTORY}). The
@@ -102,6 +104,17 @@
  * README) and the runtime (CPU model and feature flags, kernel, and where the checkpoint machine
  * had them the NVIDIA driver version and GPU models). Images of one app for different runtimes
  * live side by side; a start picks the newest that fits, or starts cold and says why not.
+ *
+ * <p>A restored process keeps the environment it had at checkpoint, so the image must also have
+ * the start's environment variables (compared by a digest of each value; the reason names those
+ * that changed, were added or removed). Left out: those that differ per start ({@code PWD},
+ * {@code SHLVL}, {@code TERM}, {@code SSH_*}, {@code HOSTNAME}, ...), Cryo's own {@code CRYO_*}, the
+ * options the launcher appends to {@code JDK_JAVA_OPTIONS}, and the names listed in
+ * {@code CRYO_ENV_IGNORE} (comma-separated, {@code PREFIX*} allowed). An image that records no
+ * environment (made by an older Cryo) does not fit. And the libraries it maps (the executable
+ * mappings and shared objects: the java binary, libjvm.so, libc, libcuda, ...) must have the
+ * contents they had, by SHA-256: one gone or changed, even with its size kept, is named and the
+ * start is cold.
  *
  * <h2>Devices after restore</h2>
  * A restored copy may run on another machine, or on other GPUs. {@link dev.cryo.Checkpointer#gpus()}

@@ -96,7 +96,8 @@ class CheckpointRestoreEndToEndTest {
         Files.createDirectories(store());
         Process holder = new ProcessBuilder("sleep", "60").start();
         try {
-            Files.writeString(store().resolve(".checkpointing-" + key), Long.toString(holder.pid()));
+            dev.cryo.internal.ProcessClaim.create(store().resolve(dev.cryo.internal.ImageStore.CLAIM_PREFIX + key),
+                    dev.cryo.internal.ProcessClaim.Owner.of(holder.pid()).orElseThrow());
             Result busy = run(cmd, dir, "busy");
             assertTrue(busy.has("OUTCOME SKIPPED"), busy::toString);
             assertTrue(busy.err().contains("another process (pid " + holder.pid()), busy::toString);
@@ -105,7 +106,8 @@ class CheckpointRestoreEndToEndTest {
         }
         Result after = run(cmd, dir, "after");
         assertTrue(after.has("OUTCOME CHECKPOINTED"), "the dead holder's claim is taken over:\n" + after);
-        assertTrue(Files.notExists(store().resolve(".checkpointing-" + key)), "the claim is given back");
+        assertTrue(Files.notExists(store().resolve(dev.cryo.internal.ImageStore.CLAIM_PREFIX + key)),
+                "the claim is given back");
     }
 
     /** What the JDK's own generators give; Cryo reseeds them where their packages are open to it. */

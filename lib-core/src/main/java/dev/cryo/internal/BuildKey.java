@@ -51,7 +51,7 @@ public final class BuildKey {
     private static final Set<String> PATH_OPTIONS =
             Set.of("-cp", "-classpath", "--class-path", "-jar", "--module-path", "-p");
     private static final List<String> STORE_ENTRY_PREFIXES =
-            List.of(ImageStore.TEMP_PREFIX, ".checkpointing-", ".restore-", "last-failed-");
+            List.of(ImageStore.TEMP_PREFIX, ImageStore.CLAIM_PREFIX, ".restore-", "last-failed-");
     private static final List<String> RUN_FILE_SUFFIXES =
             List.of(".log", ".pid", ".lock", ".tmp", ".swp", ".hprof", ".jfr");
     private static final int MAX_FILES_PER_DIRECTORY = 50_000;

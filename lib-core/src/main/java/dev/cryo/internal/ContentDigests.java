@@ -7,28 +7,39 @@ import java.io.Reader;
 import java.io.Writer;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
  * SHA-256 digests of files' contents, remembered in {@code $CRYO_HOME/content-digests.properties}
- * with what identifies the version of the file they were taken of: size, modification time,
- * inode and change time. The change time moves on every write and cannot be set back, so a file
- * rewritten in place with its size and modification time restored is digested again. A restore's
- * launcher thus reads no class path file, only their attributes.
+ * with what identifies the version of the file they were taken of: size, modification time (ns),
+ * device and inode, and change time. The change time moves on every write and cannot be set back,
+ * so a file rewritten in place with its size and modification time restored is digested again. A
+ * restore's launcher thus reads no class path file and no mapped library, only their attributes.
+ *
+ * <p>The cache vouches for contents the launcher does not read, so it is trusted only as the image
+ * store is: a regular file owned by the user running Cryo and not writable by group or others
+ * (written 0600); any other is ignored and replaced. One cache for all stores: the libraries a JVM
+ * maps are the same whatever store its image goes to.
  */
 public final class ContentDigests {
     private static final Object LOCK = new Object();
     private static Properties known;
     private static boolean dirty;
+    private static final java.util.concurrent.atomic.AtomicInteger READS = new java.util.concurrent.atomic.AtomicInteger();
 
     private ContentDigests() {}
 
@@ -37,7 +48,8 @@ public final class ContentDigests {
         String version;
         try {
             Map<String, Object> a = Files.readAttributes(file, "unix:size,lastModifiedTime,dev,ino,ctime");
-            version = a.get("size") + "|" + ((FileTime) a.get("lastModifiedTime")).toMillis() + "|" + a.get("dev") + ":"
+            version = a.get("size") + "|" + ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS) + "|"
+                    + a.get("dev") + ":"
                     + a.get("ino") + "|" + ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS);
         } catch (UnsupportedOperationException | IllegalArgumentException e) {
             BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
@@ -50,6 +62,7 @@ public final class ContentDigests {
                 return entry.substring(version.length() + 1);
             }
         }
+        READS.incrementAndGet();
         String digest = digest(file);
         synchronized (LOCK) {
             known.setProperty(file.toString(), version + "|" + digest);
@@ -69,8 +82,10 @@ public final class ContentDigests {
                 Files.createDirectories(target.getParent());
                 known.keySet().removeIf(k -> !Files.exists(Path.of((String) k))); // files gone since
                 Path tmp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid());
+                Files.deleteIfExists(tmp);
+                Files.createFile(tmp, PosixFilePermissions.asFileAttribute(Permissions.FILE));
                 try (Writer w = Files.newBufferedWriter(tmp)) {
-                    known.store(w, "Cryo: SHA-256 of class path files, by size|mtime|inode|ctime");
+                    known.store(w, "Cryo: SHA-256 of class path files and libraries, by size|mtime|dev:inode|ctime");
                 }
                 try {
                     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -90,7 +105,7 @@ public final class ContentDigests {
         }
         known = new Properties();
         Path f = store();
-        if (Files.isRegularFile(f)) {
+        if (trusted(f)) {
             try (Reader r = Files.newBufferedReader(f)) {
                 known.load(r);
             } catch (IOException | IllegalArgumentException e) {
@@ -99,7 +114,33 @@ public final class ContentDigests {
         }
     }
 
-    private static Path store() {
+    /** Whether the cache file may be believed: see the class comment. */
+    static boolean trusted(Path f) {
+        try {
+            PosixFileAttributes a = Files.readAttributes(f, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            Set<PosixFilePermission> mode = a.permissions();
+            return a.isRegularFile() && (Integer) Files.getAttribute(f, "unix:uid", LinkOption.NOFOLLOW_LINKS)
+                    == ProcessFacts.effectiveUid() && !mode.contains(PosixFilePermission.GROUP_WRITE)
+                    && !mode.contains(PosixFilePermission.OTHERS_WRITE);
+        } catch (IOException | RuntimeException e) {
+            return false; // missing, or cannot be examined: digest again
+        }
+    }
+
+    /** How many files this process has read to digest them (tests: a cache hit reads none). */
+    static int reads() {
+        return READS.get();
+    }
+
+    /** Forgets what was loaded, so that the next digest reads the cache file again (tests). */
+    static void forget() {
+        synchronized (LOCK) {
+            known = null;
+            dirty = false;
+        }
+    }
+
+    static Path store() {
         return CriuLocation.cryoHome().resolve("content-digests.properties");
     }
 

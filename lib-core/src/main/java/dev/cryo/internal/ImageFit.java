@@ -10,9 +10,13 @@ import java.util.Optional;
  * and the app's {@code checkpointNow()} skips its checkpoint when one fits, so an image the
  * launcher refuses is always replaced by the next cold start's checkpoint.
  *
- * <p>An image fits when it is whole, made from this build, on this runtime, its GPU state can go
- * onto the GPUs present (with the user's GPU map), and the files it had open are as CRIU needs
- * them (files it stores are put back, so not checked).
+ * <p>An image fits when it is whole, made from this build, in the same environment (a restored
+ * process keeps the one it had: {@link EnvironmentDigest}), on this runtime, its GPU state can go
+ * onto the GPUs present (with the user's GPU map), the libraries it mapped have the contents they
+ * had ({@link MappedLibraries}), and the files it had open are as CRIU needs them (files it stores
+ * are put back, so not checked). An image that records no environment (made by a Cryo before it
+ * did) does not fit: nothing shows that its environment is this start's, and the cold start's
+ * checkpoint replaces it.
  *
  * @param build    the build of the command being started (its key and, where known, the key's parts)
  * @param runtime  this machine's runtime
@@ -20,22 +24,24 @@ import java.util.Optional;
  * @param gpuMap   the user's GPU map ({@code --gpu-map}), empty when none
  * @param command  the command being started, compared with the image's when both run {@code java}
  *                 directly (a start script's command says nothing of the JVM it runs); empty: not compared
+ * @param environment the environment the start gives the app (the launcher's own, which its cold start passes on)
  */
 public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice> gpus, Map<String, String> gpuMap,
-        List<String> command) {
+        List<String> command, EnvironmentDigest environment) {
 
     public ImageFit {
         command = List.copyOf(command);
     }
 
-    /** A rule that does not compare commands. */
+    /** A rule that does not compare commands, in this process's environment. */
     public ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice> gpus, Map<String, String> gpuMap) {
-        this(build, runtime, gpus, gpuMap, List.of());
+        this(build, runtime, gpus, gpuMap, List.of(), EnvironmentDigest.current());
     }
 
-    /** The rule for {@code build}, started as {@code command}, on this machine now. */
+    /** The rule for {@code build}, started as {@code command}, on this machine now, in this process's environment. */
     public static ImageFit here(BuildKey.Parts build, Map<String, String> gpuMap, List<String> command) {
-        return new ImageFit(build, RuntimeKey.current(), GpuInventory.present(), gpuMap, command);
+        return new ImageFit(build, RuntimeKey.current(), GpuInventory.present(), gpuMap, command,
+                EnvironmentDigest.current());
     }
 
     /**
@@ -88,7 +94,7 @@ public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice>
     /**
      * Why {@code image} does not fit, phrased to follow "image ID", or empty when it fits. The
      * first reason found, in the order: damaged, stored files, another build, another program
-     * (under the same key), another runtime, GPUs, files.
+     * (under the same key), environment, another runtime, GPUs, libraries, files.
      */
     public Optional<String> misfit(ImageStore.Image image) {
         Optional<String> defect = image.defect();
@@ -112,6 +118,14 @@ public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice>
         if (program.isPresent()) {
             return Optional.of("was made from another program: " + program.get());
         }
+        if (m.environment().isEmpty()) {
+            return Optional.of("does not fit: it records no environment (made by an older Cryo); the cold start's"
+                    + " checkpoint replaces it");
+        }
+        Optional<String> env = environment.misfit(m.environment().get());
+        if (env.isPresent()) {
+            return Optional.of("does not fit: environment differs: " + env.get());
+        }
         Optional<String> other = m.runtime().flatMap(r -> r.misfit(runtime));
         if (other.isPresent()) {
             return Optional.of("is for another machine: " + other.get());
@@ -120,6 +134,10 @@ public record ImageFit(BuildKey.Parts build, RuntimeKey runtime, List<GpuDevice>
                 gpuMap);
         if (gpu.isPresent()) {
             return Optional.of("cannot be restored here: " + gpu.get());
+        }
+        Optional<String> libraries = MappedLibraries.misfit(m.libraries());
+        if (libraries.isPresent()) {
+            return Optional.of("does not fit: " + libraries.get());
         }
         Optional<String> files = OpenFiles.misfit(m.openFiles(), StoredFiles.paths(m.storedFiles()));
         if (files.isPresent()) {

@@ -37,23 +37,40 @@ import java.util.TreeMap;
  * @param deviceMemory the device memory Cryo moved itself, in files of the image ({@link DeviceMemoryFiles})
  * @param timings     how long the checkpoint took
  * @param files       the image's files (relative names) and their sizes, metadata and logs excluded
+ * @param environment the process's environment, name to digest of value ({@link EnvironmentDigest}); empty in
+ *                    images older than that
+ * @param libraries   the libraries it mapped ({@link MappedLibraries}); none in images older than that
  */
 public record ImageMetadata(String id, String created, BuildKey.Parts build, Process process, Optional<RuntimeKey> runtime,
         Criu criu, List<OpenFiles.Recorded> openFiles, List<StoredFiles.Stored> storedFiles, Optional<Gpu> gpu,
         List<GpuMemoryFiles.Region> gpuMemory, DeviceMemoryFiles.Layout deviceMemory, Timings timings,
-        Map<String, Long> files) {
+        Map<String, Long> files, Optional<Map<String, String>> environment, List<MappedLibraries.Recorded> libraries) {
 
     public static final String FILE_NAME = "cryo-image.properties";
     /** The version of the file's layout; an image of another version is never restored. */
     public static final int FORMAT = 1;
     private static final String BUILD_PART = "build.part.";
+    private static final String ENV_COUNT = "environment.count";
+    private static final String ENV_VAR = "environment.var.";
 
     public ImageMetadata {
         openFiles = List.copyOf(openFiles);
         storedFiles = List.copyOf(storedFiles);
         gpuMemory = List.copyOf(gpuMemory);
         files = Collections.unmodifiableMap(new TreeMap<>(files));
+        environment = environment.map(e -> Collections.unmodifiableMap(new TreeMap<>(e)));
+        libraries = List.copyOf(libraries);
     }
+
+    /** Metadata that records no environment and no libraries, as images made before they were recorded. */
+    public ImageMetadata(String id, String created, BuildKey.Parts build, Process process, Optional<RuntimeKey> runtime,
+            Criu criu, List<OpenFiles.Recorded> openFiles, List<StoredFiles.Stored> storedFiles, Optional<Gpu> gpu,
+            List<GpuMemoryFiles.Region> gpuMemory, DeviceMemoryFiles.Layout deviceMemory, Timings timings,
+            Map<String, Long> files) {
+        this(id, created, build, process, runtime, criu, openFiles, storedFiles, gpu, gpuMemory, deviceMemory, timings,
+                files, Optional.empty(), List.of());
+    }
+
 
     /**
      * The process dumped.
@@ -131,13 +148,13 @@ public record ImageMetadata(String id, String created, BuildKey.Parts build, Pro
     /** This metadata with the image's files listed. */
     public ImageMetadata withFiles(Map<String, Long> list) {
         return new ImageMetadata(id, created, build, process, runtime, criu, openFiles, storedFiles, gpu, gpuMemory,
-                deviceMemory, timings, list);
+                deviceMemory, timings, list, environment, libraries);
     }
 
     /** This metadata with the checkpoint's timings. */
     public ImageMetadata withTimings(Timings t) {
         return new ImageMetadata(id, created, build, process, runtime, criu, openFiles, storedFiles, gpu, gpuMemory,
-                deviceMemory, t, files);
+                deviceMemory, t, files, environment, libraries);
     }
 
     /** Writes the file (0600) into {@code imageDir} through a temporary file and a rename, so it is whole or absent. */
@@ -255,6 +272,18 @@ public record ImageMetadata(String id, String created, BuildKey.Parts build, Pro
             m.put("deviceMemory.crc32c", String.join(",", deviceMemory.crc32c().stream()
                     .map(c -> java.util.HexFormat.of().toHexDigits(c)).toList()));
         }
+        environment.ifPresent(e -> {
+            m.put(ENV_COUNT, Integer.toString(e.size()));
+            e.forEach((name, digest) -> m.put(ENV_VAR + name, digest));
+        });
+        for (int n = 0; n < libraries.size(); n++) {
+            MappedLibraries.Recorded l = libraries.get(n);
+            m.put("library." + n + ".path", l.path());
+            m.put("library." + n + ".size", Long.toString(l.size()));
+            m.put("library." + n + ".modified", Long.toString(l.modified()));
+            m.put("library." + n + ".inode", l.inode());
+            m.put("library." + n + ".sha256", l.sha256());
+        }
         m.put("dump.millis", Long.toString(timings.dumpMillis()));
         m.put("checkpoint.millis", Long.toString(timings.checkpointMillis()));
         timings.steps().forEach((name, ms) -> m.put("step." + name + ".millis", Long.toString(ms)));
@@ -325,12 +354,22 @@ public record ImageMetadata(String id, String created, BuildKey.Parts build, Pro
                     Integer.parseInt(required(m, "deviceMemory.files")), crcs.isEmpty() ? List.of()
                             : java.util.Arrays.stream(crcs.split(",")).map(java.util.HexFormat::fromHexDigits).toList());
         }
+        List<MappedLibraries.Recorded> libraries = new ArrayList<>();
+        for (int n = 0; m.containsKey("library." + n + ".path"); n++) {
+            libraries.add(new MappedLibraries.Recorded(m.get("library." + n + ".path"),
+                    Long.parseLong(required(m, "library." + n + ".size")), number(m, "library." + n + ".modified"),
+                    m.getOrDefault("library." + n + ".inode", ""), required(m, "library." + n + ".sha256")));
+        }
+        Map<String, String> env = new TreeMap<>();
         Map<String, Long> steps = new LinkedHashMap<>();
         Map<String, Long> files = new TreeMap<>();
         Map<String, String> buildParts = new LinkedHashMap<>();
         m.forEach((k, v) -> {
             if (k.startsWith(BUILD_PART)) {
                 buildParts.put(k.substring(BUILD_PART.length()), v);
+            }
+            if (k.startsWith(ENV_VAR)) {
+                env.put(k.substring(ENV_VAR.length()), v);
             }
             if (k.startsWith("step.") && k.endsWith(".millis")) {
                 steps.put(k.substring(5, k.length() - 7), Long.parseLong(v));
@@ -340,7 +379,8 @@ public record ImageMetadata(String id, String created, BuildKey.Parts build, Pro
         });
         return new ImageMetadata(m.getOrDefault("id", ""), m.getOrDefault("created", ""), new BuildKey.Parts(required(m, "build.key"), buildParts),
                 process, runtime, criu, openFiles, stored, gpu, gpuMemory, deviceMemory,
-                new Timings(number(m, "dump.millis"), number(m, "checkpoint.millis"), steps), files);
+                new Timings(number(m, "dump.millis"), number(m, "checkpoint.millis"), steps), files,
+                m.containsKey(ENV_COUNT) ? Optional.of(env) : Optional.empty(), libraries);
     }
 
     private static String required(Map<String, String> m, String key) {

@@ -29,7 +29,9 @@ import java.util.Set;
 /**
  * A directory of images. Each image is written into {@code .tmp-<id>-<pid>} and renamed to
  * {@code img-<id>} only once CRIU succeeded and its metadata is written, so a start never sees a
- * half-written image; temporary directories of processes that died are removed.
+ * half-written image. A temporary directory holds a {@link ProcessClaim} of its writer,
+ * {@value #OWNER}; it is removed once that claim is stale (its writer died, by the claim's rule
+ * across PID namespaces), or, without one, once it is older than {@link ProcessClaim#FOREIGN_LIMIT}.
  */
 public final class ImageStore {
     public static final String IMAGE_PREFIX = "img-";
@@ -37,6 +39,10 @@ public final class ImageStore {
     public static final String FAILED_LOG = "last-failed-checkpoint.log";
     /** The file that marks an image bad (see {@link #markBad}). */
     public static final String BAD_MARK = "cryo-bad-image.txt";
+    /** The claim of a temporary directory's writer, inside it. */
+    public static final String OWNER = ".cryo-owner";
+    /** The claim on checkpointing a build into the store: this prefix and the build key. */
+    public static final String CLAIM_PREFIX = ".checkpointing-";
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT);
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -104,7 +110,14 @@ public final class ImageStore {
         }
         Path tmp = root.resolve(TEMP_PREFIX + id + "-" + ProcessHandle.current().pid());
         Files.createDirectory(tmp, PosixFilePermissions.asFileAttribute(Permissions.DIR));
+        ProcessClaim.create(tmp.resolve(OWNER));
         return tmp;
+    }
+
+    /** Moves the finished temporary directory {@code tmp} to {@code target}, without its writer's claim. */
+    public static void finish(Path tmp, Path target) throws IOException {
+        Files.deleteIfExists(tmp.resolve(OWNER));
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** The directory image {@code id} has once committed. */
@@ -118,12 +131,13 @@ public final class ImageStore {
      * parallel: CRC32C, or SHA-256 signed with {@value ImageManifest#KEY_ENV} when set) last, then one rename.
      */
     public Path commit(Path tmp, ImageMetadata metadata) throws IOException {
+        Files.deleteIfExists(tmp.resolve(OWNER)); // not part of the image
         Permissions.ownerOnlyTree(tmp);
         ImageMetadata listed = metadata.withFiles(listFiles(tmp));
         listed.write(tmp);
         seal(tmp, listed);
         Path target = imagePath(metadata.id());
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        finish(tmp, target);
         return target;
     }
 
@@ -166,24 +180,22 @@ public final class ImageStore {
     }
 
     /**
-     * Claims the right to checkpoint build {@code key} into this store: a file created exclusively,
-     * holding the claimant's pid. A claim whose holder is dead is taken over, so a crashed
-     * checkpoint never blocks the next. Empty when a live process holds it.
+     * Claims the right to checkpoint build {@code key} into this store: a {@link ProcessClaim}
+     * created exclusively (0600). A stale claim (its holder died) is taken over, so a crashed
+     * checkpoint never blocks the next. Empty when a live process holds it, or one that cannot be
+     * checked (another PID namespace) claimed it less than {@link ProcessClaim#FOREIGN_LIMIT} ago.
      */
     public Optional<Path> claim(String key) throws IOException {
         if (!Files.isDirectory(root)) {
             Files.createDirectories(root, PosixFilePermissions.asFileAttribute(Permissions.DIR));
         }
-        Path file = root.resolve(".checkpointing-" + key);
+        Path file = root.resolve(CLAIM_PREFIX + key);
         for (int attempt = 0; attempt < 2; attempt++) {
             try {
-                Files.writeString(file, Long.toString(ProcessHandle.current().pid()),
-                        java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
-                Permissions.ownerOnlyFile(file);
+                ProcessClaim.create(file);
                 return Optional.of(file);
             } catch (java.nio.file.FileAlreadyExistsException e) {
-                long holder = holderPid(file);
-                if (holder > 0 && ProcessHandle.of(holder).map(ProcessHandle::isAlive).orElse(false)) {
+                if (!ProcessClaim.stale(file)) {
                     return Optional.empty();
                 }
                 Files.deleteIfExists(file); // its holder died: take the claim over
@@ -194,22 +206,18 @@ public final class ImageStore {
 
     /** Who holds the claim on {@code key}, for messages. */
     public String claimHolder(String key) {
-        long pid = holderPid(root.resolve(".checkpointing-" + key));
-        return "pid " + pid + ProcessHandle.of(pid).flatMap(h -> h.info().commandLine()).map(c -> ": " + c).orElse("");
+        return ProcessClaim.holder(root.resolve(CLAIM_PREFIX + key));
     }
 
-    private static long holderPid(Path file) {
-        try {
-            return Long.parseLong(Files.readString(file).trim());
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    /** Gives a claim back. */
+    /**
+     * Gives a claim back, when this process holds it: a restored copy of the claimant (same pid,
+     * another start time) leaves alone what may by then be another process's claim.
+     */
     public static void release(Path claim) {
         try {
-            Files.deleteIfExists(claim);
+            if (ProcessClaim.mine(claim)) {
+                Files.deleteIfExists(claim);
+            }
         } catch (IOException e) {
             // A claim left behind is taken over once its holder is gone.
         }
@@ -253,6 +261,11 @@ public final class ImageStore {
     public void remove(Image image) throws IOException {
         Path doomed = root.resolve(TEMP_PREFIX + "rm-" + image.id() + "-" + ProcessHandle.current().pid());
         Files.move(image.dir(), doomed, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            ProcessClaim.create(doomed.resolve(OWNER));
+        } catch (IOException e) {
+            // then removeStale may delete it alongside us, which is what we do anyway
+        }
         deleteTree(doomed);
     }
 
@@ -327,7 +340,10 @@ public final class ImageStore {
         return removed;
     }
 
-    /** Deletes temporary directories whose writer is no longer alive; returns how many. */
+    /**
+     * Deletes temporary directories whose writer's claim is stale ({@link ProcessClaim}), and those
+     * without a claim (older Cryo, or cut short) older than {@link ProcessClaim#FOREIGN_LIMIT}; returns how many.
+     */
     public int removeStale() {
         int removed = 0;
         if (!Files.isDirectory(root)) {
@@ -335,9 +351,13 @@ public final class ImageStore {
         }
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root, TEMP_PREFIX + "*")) {
             for (Path d : dirs) {
-                String name = d.getFileName().toString();
-                long pid = parsePid(name);
-                if (pid <= 0 || ProcessHandle.of(pid).isEmpty()) {
+                if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                Path owner = d.resolve(OWNER);
+                boolean stale = Files.exists(owner, LinkOption.NOFOLLOW_LINKS) ? ProcessClaim.stale(owner)
+                        : olderThan(d, ProcessClaim.FOREIGN_LIMIT);
+                if (stale) {
                     deleteTree(d);
                     removed++;
                 }
@@ -348,12 +368,12 @@ public final class ImageStore {
         return removed;
     }
 
-    private static long parsePid(String tempName) {
-        int dash = tempName.lastIndexOf('-');
+    private static boolean olderThan(Path p, java.time.Duration age) {
         try {
-            return Long.parseLong(tempName.substring(dash + 1));
-        } catch (RuntimeException e) {
-            return -1;
+            return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant()
+                    .plus(age).isBefore(java.time.Instant.now());
+        } catch (IOException e) {
+            return false;
         }
     }
 

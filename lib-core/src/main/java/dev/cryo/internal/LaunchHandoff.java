@@ -27,9 +27,12 @@ import java.util.Properties;
  * @param buildKey       the build key of the command
  * @param gpuMap         where checkpoint GPUs go ({@code --gpu-map}: index or UUID to index or UUID), in order
  * @param criu           the CRIU the launcher checked, when it could
+ * @param environment    the launcher's environment as the fit rule compares it ({@link EnvironmentDigest}: name to
+ *                       digest), which the app records in its image: the launcher compares its own with it, not
+ *                       with what a start script may have added for the JVM; empty when not handed
  */
 public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, String> gpuMap,
-        Optional<CheckedCriu> criu) {
+        Optional<CheckedCriu> criu, Map<String, String> environment) {
     /** Set (to 1) for an app started by the launcher. */
     static final String LAUNCHER = "CRYO_LAUNCHER";
     /** The image directory; also the user's own setting, below the app's options, when set outside the launcher. */
@@ -38,8 +41,15 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
     static final String GPU_MAP = "CRYO_GPU_MAP";
     static final String CRIU_VERSION = "CRYO_CRIU_CHECKED_VERSION";
     static final String CRIU_BINARY = "CRYO_CRIU_CHECKED_BINARY";
+    static final String ENVIRONMENT = "CRYO_ENVIRONMENT";
     /** The dump's time limit in seconds (bin/cryo run --dump-timeout); users may set it too. */
     public static final String DUMP_TIMEOUT_ENV = "CRYO_DUMP_TIMEOUT";
+    /**
+     * The user's additions to the variables the fit rule leaves out of the environment
+     * ({@link EnvironmentDigest}): names separated by commas, {@code PREFIX*} for every name that
+     * starts so. The user's setting, like {@code CRYO_HOME}: the app's children keep it.
+     */
+    public static final String ENV_IGNORE = "CRYO_ENV_IGNORE";
 
     /**
      * The criu binary the launcher checked.
@@ -51,6 +61,12 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
 
     public LaunchHandoff {
         gpuMap = Collections.unmodifiableMap(new LinkedHashMap<>(gpuMap));
+        environment = Collections.unmodifiableMap(new java.util.TreeMap<>(environment));
+    }
+
+    /** A handoff without the launcher's environment. */
+    public LaunchHandoff(Path imageDirectory, String buildKey, Map<String, String> gpuMap, Optional<CheckedCriu> criu) {
+        this(imageDirectory, buildKey, gpuMap, criu, Map.of());
     }
 
     /** Puts the handoff into a child's environment. */
@@ -65,6 +81,11 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
             environment.put(CRIU_VERSION, Integer.toString(c.version()));
             environment.put(CRIU_BINARY, c.binary().toString());
         });
+        if (!this.environment.isEmpty()) { // NAME=DIGEST lines: a name holds no '=', and no line break in practice
+            StringBuilder b = new StringBuilder();
+            this.environment.forEach((name, digest) -> b.append(name).append('=').append(digest).append('\n'));
+            environment.put(ENVIRONMENT, b.toString());
+        }
     }
 
     /** What the launcher handed this process (its environment), or empty when no launcher started it. */
@@ -83,7 +104,12 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
         } catch (NumberFormatException e) {
             // then the app checks CRIU itself
         }
-        return Optional.of(new LaunchHandoff(Path.of(dir), key, parseGpuMap(environment.get(GPU_MAP)), criu));
+        Map<String, String> digests = new java.util.TreeMap<>();
+        String handed = environment.get(ENVIRONMENT);
+        if (handed != null) {
+            handed.lines().map(l -> l.split("=", 2)).filter(kv -> kv.length == 2).forEach(kv -> digests.put(kv[0], kv[1]));
+        }
+        return Optional.of(new LaunchHandoff(Path.of(dir), key, parseGpuMap(environment.get(GPU_MAP)), criu, digests));
     }
 
     /**
@@ -100,8 +126,15 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
         return NAMES.contains(name) ? Received.VARIABLES.get(name) : System.getenv(name);
     }
 
+    /** The names {@value #ENV_IGNORE} lists in this process's environment, in order. */
+    public static List<String> envIgnore() {
+        String list = variable(ENV_IGNORE);
+        return list == null ? List.of()
+                : java.util.Arrays.stream(list.split(",")).map(String::trim).filter(n -> !n.isEmpty()).toList();
+    }
+
     private static final List<String> NAMES = List.of(LAUNCHER, IMAGE_DIR, BUILD_KEY, GPU_MAP, CRIU_VERSION,
-            CRIU_BINARY, DUMP_TIMEOUT_ENV);
+            CRIU_BINARY, DUMP_TIMEOUT_ENV, ENVIRONMENT);
 
     private static final class Received {
         static final Map<String, String> VARIABLES = new java.util.HashMap<>();

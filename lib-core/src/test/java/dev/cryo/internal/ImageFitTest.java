@@ -41,6 +41,29 @@ class ImageFitTest {
     }
 
     @Test
+    @DisplayName("another environment, an image that records none, or a changed library does not fit; each named")
+    void scope() throws Exception {
+        ImageMetadata m = TestImages.metadata("a", "k");
+        Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.put("ONLY_HERE", "1");
+        ImageFit otherEnv = new ImageFit(m.build(), RuntimeKey.current(), List.of(), Map.of(), List.of(),
+                EnvironmentDigest.of(env, EnvironmentDigest.current().ignored()));
+        assertTrue(otherEnv.misfit(m).orElseThrow().startsWith("does not fit: environment differs: "),
+                () -> otherEnv.misfit(m).get());
+        assertEquals("does not fit: environment differs: ONLY_HERE added", otherEnv.misfit(m).orElseThrow());
+        ImageMetadata old = new ImageMetadata(m.id(), m.created(), m.build(), m.process(), m.runtime(), m.criu(),
+                m.openFiles(), m.storedFiles(), m.gpu(), m.gpuMemory(), m.deviceMemory(), m.timings(), m.files());
+        assertEquals("does not fit: it records no environment (made by an older Cryo); the cold start's checkpoint"
+                + " replaces it", here().misfit(old).orElseThrow());
+        Path lib = Files.write(dir.resolve("libx.so"), new byte[] {1});
+        ImageMetadata withLib = new ImageMetadata(m.id(), m.created(), m.build(), m.process(), m.runtime(), m.criu(),
+                m.openFiles(), m.storedFiles(), m.gpu(), m.gpuMemory(), m.deviceMemory(), m.timings(), m.files(),
+                m.environment(), List.of(new MappedLibraries.Recorded(lib.toString(), 1, 0, "", "0".repeat(64))));
+        assertEquals("does not fit: library " + lib + " changed since the checkpoint (same size, other contents)",
+                here().misfit(withLib).orElseThrow());
+    }
+
+    @Test
     @DisplayName("a damaged image cannot be used, whatever else")
     void damaged() throws Exception {
         ImageStore.Image image = TestImages.commit(store(), TestImages.metadata("a", "other"));

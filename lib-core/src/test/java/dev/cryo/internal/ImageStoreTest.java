@@ -55,10 +55,22 @@ class ImageStoreTest {
         assertEquals("Error (criu): boom", Files.readString(store.root().resolve(ImageStore.FAILED_LOG)));
 
         Path live = store.begin("mine");                       // this process: alive, kept
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(live.resolve(ImageStore.OWNER))));
         Path dead = Files.createDirectory(store.root().resolve(".tmp-old-2147483646"));
-        assertEquals(1, store.removeStale());
+        ProcessClaim.create(dead.resolve(ImageStore.OWNER), new ProcessClaim.Owner(ProcessClaim.currentBootId(),
+                ProcessClaim.currentPidNamespace(), 1, 2147483646));
+        Path unclaimed = Files.createDirectory(store.root().resolve(".tmp-unclaimed-1"));   // fresh: may be starting
+        Path abandoned = Files.createDirectory(store.root().resolve(".tmp-abandoned-1"));   // no claim, over the limit
+        Files.setLastModifiedTime(abandoned, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(ProcessClaim.FOREIGN_LIMIT).minusSeconds(60)));
+        assertEquals(2, store.removeStale());
         assertTrue(Files.exists(live));
+        assertTrue(Files.exists(unclaimed));
         assertFalse(Files.exists(dead));
+        assertFalse(Files.exists(abandoned));
+        store.commit(live, TestImages.metadata("mine", "k"));
+        assertFalse(Files.exists(store.imagePath("mine").resolve(ImageStore.OWNER)), "the claim is not part of the image");
     }
 
     @Test

@@ -25,7 +25,8 @@ class LaunchHandoffTest {
         gpuMap.put("0", "1");
         gpuMap.put("1", "0");
         LaunchHandoff h = new LaunchHandoff(dir, "key", gpuMap,
-                Optional.of(new LaunchHandoff.CheckedCriu(40201, Path.of("/opt/criu"))));
+                Optional.of(new LaunchHandoff.CheckedCriu(40201, Path.of("/opt/criu"))),
+                Map.of("HOME", "0123456789abcdef", "ODD NAME,x", "fedcba9876543210"));
         Map<String, String> env = new HashMap<>(Map.of("PATH", "/bin"));
         h.into(env);
         assertEquals(Optional.of(h), LaunchHandoff.fromEnvironment(env));

@@ -554,7 +554,7 @@ public final class S3Images implements RemoteImages {
                     throw new IOException(wrong.get() + ": refused");
                 }
             }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            ImageStore.finish(tmp, target);
             return target;
         } catch (IOException | RuntimeException e) {
             ImageStore.deleteTree(tmp);

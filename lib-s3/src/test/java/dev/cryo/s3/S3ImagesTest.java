@@ -69,7 +69,8 @@ class S3ImagesTest {
                         "6.18", 1 << 20, Map.of(0, "pipe:[1]")),
                 Optional.of(RuntimeKey.current()), new ImageMetadata.Criu("4.2.1", "/tmp/.tmp-x", false, false, false),
                 List.of(), List.of(), Optional.empty(), List.of(), DeviceMemoryFiles.Layout.NONE,
-                new ImageMetadata.Timings(0, 0, Map.of()), Map.of());
+                new ImageMetadata.Timings(0, 0, Map.of()), Map.of(),
+                Optional.of(dev.cryo.internal.EnvironmentDigest.current().digests()), List.of());
         Path dir = node.cache().begin(id);
         Files.write(dir.resolve("inventory.img"), new byte[] {1, 2, 3});
         byte[] pages = new byte[bytes];

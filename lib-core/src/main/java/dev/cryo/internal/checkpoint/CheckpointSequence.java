@@ -169,7 +169,8 @@ public final class CheckpointSequence {
                 (System.nanoTime() - started) / 1_000_000, millis);
         ImageMetadata metadata = new ImageMetadata(dir.id(), described.created(), build, described.process(),
                 Optional.of(described.runtime()), described.criu(), described.openFiles(), stored.files(),
-                suspended.map(GpuSuspendStep.Suspended::facts), inFiles, deviceMemory.layout(), timings, Map.of());
+                suspended.map(GpuSuspendStep.Suspended::facts), inFiles, deviceMemory.layout(), timings, Map.of(),
+                Optional.of(described.environment().digests()), described.libraries());
         StepTimings.writeCheckpoint(dir.tmp(), dir.id(), timings);
         Path image = steps.run(new CommitStep(store, dir.tmp(), metadata, failures)).image();
         Duration pause = Duration.ofNanos(System.nanoTime() - started);

@@ -3,7 +3,9 @@ package dev.cryo.internal.checkpoint;
 import dev.cryo.CheckpointOptions;
 import dev.cryo.Checkpointer;
 import dev.cryo.Preflight;
+import dev.cryo.internal.EnvironmentDigest;
 import dev.cryo.internal.ImageMetadata;
+import dev.cryo.internal.MappedLibraries;
 import dev.cryo.internal.OpenFiles;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.RuntimeKey;
@@ -30,9 +32,12 @@ record DescribeStep(Path tmp, CheckpointOptions options)
      * @param runtime   the runtime it runs on
      * @param criu      how CRIU dumps it
      * @param openFiles the files it holds open whose size CRIU checks
+     * @param environment its environment, as the fit rule compares it
+     * @param libraries the libraries it maps
      */
     record Described(String created, ImageMetadata.Process process, RuntimeKey runtime, ImageMetadata.Criu criu,
-            List<OpenFiles.Recorded> openFiles) implements Done {}
+            List<OpenFiles.Recorded> openFiles, EnvironmentDigest environment,
+            List<MappedLibraries.Recorded> libraries) implements Done {}
 
     @Override
     public String name() {
@@ -54,6 +59,6 @@ record DescribeStep(Path tmp, CheckpointOptions options)
         ImageMetadata.Criu criu = new ImageMetadata.Criu(CriuVersion.format(CriuAccess.version()), tmp.toString(),
                 options.tcpEstablished(), options.externalUnixSockets(), options.fileLocks());
         return new Described(Instant.now().toString(), process, RuntimeKey.current(), criu,
-                OpenFiles.describe(OpenFiles.current()));
+                OpenFiles.describe(OpenFiles.current()), EnvironmentDigest.current(), MappedLibraries.current());
     }
 }

@@ -121,7 +121,9 @@ public final class Launcher {
         }
         b.append(String.format(Locale.ROOT, column, "--help", "this text"));
         b.append("Environment: CRYO_HOME (default ~/.cryo), CRYO_CRIU and CRYO_CRIU_LIB (the CRIU to use),\n"
-                + "CRYO_NO_AOT=1 (bin/cryo starts without its AOT cache); for --image s3://BUCKET/PREFIX:\n"
+                + "CRYO_NO_AOT=1 (bin/cryo starts without its AOT cache), CRYO_ENV_IGNORE=NAME,PREFIX*,...\n"
+                + "(variables an image need not match; per-start ones such as PWD, SHLVL, TERM, SSH_* and\n"
+                + "CRYO_* are left out always); for --image s3://BUCKET/PREFIX:\n"
                 + "AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (README: A fleet).\n");
         b.append("Exit status: the app's own (run); 0 done, 1 an image not found or not removed (inspect, rm,\n"
                 + "prune); checkpoint: 0 checkpointed, 3 skipped, 1 failed; 2 for a command line that cannot be run.\n");

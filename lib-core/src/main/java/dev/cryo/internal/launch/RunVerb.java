@@ -2,6 +2,7 @@ package dev.cryo.internal.launch;
 
 import dev.cryo.internal.BuildKey;
 import dev.cryo.internal.DeviceMemoryFiles;
+import dev.cryo.internal.EnvironmentDigest;
 import dev.cryo.internal.GpuMemoryFiles;
 import dev.cryo.internal.ImageFit;
 import dev.cryo.internal.ImageMetadata;
@@ -583,7 +584,8 @@ final class RunVerb implements Verb {
         } catch (CriuUnavailableException e) {
             console.say("warning: " + e.getMessage() + " The app starts, but its checkpoint will fail.");
         }
-        new LaunchHandoff(store, key, LaunchHandoff.parseGpuMap(gpuMap), criu).into(pb.environment());
+        new LaunchHandoff(store, key, LaunchHandoff.parseGpuMap(gpuMap), criu,
+                EnvironmentDigest.current().digests()).into(pb.environment());
         if (!store.equals(location) && fleet().isPresent()) { // one node publishes; the others' checkpoints are skipped
             Optional<String> skip = fleet.get().claim(claimKey);
             skip.ifPresentOrElse(why -> pb.environment().put(RemoteImages.SKIP_ENV, why),

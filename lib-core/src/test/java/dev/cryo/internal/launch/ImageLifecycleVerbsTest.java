@@ -157,7 +157,7 @@ class ImageLifecycleVerbsTest {
         TestImages.commit(new ImageStore(dir), new ImageMetadata(other.id(), other.created(), other.build(),
                 other.process(), java.util.Optional.of(new dev.cryo.internal.RuntimeKey("other cpu", "f", "k", "none",
                         "none")), other.criu(), other.openFiles(), other.storedFiles(), other.gpu(), other.gpuMemory(),
-                other.deviceMemory(), other.timings(), other.files()));
+                other.deviceMemory(), other.timings(), other.files(), other.environment(), other.libraries()));
         assertEquals(0, cryo("prune", "--image", dir.toString()), err);
         assertEquals(2, ids().size());
     }

@@ -1,0 +1,112 @@
+package dev.cryo.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The libraries this process maps: its file-backed executable mappings and shared objects
+ * ({@code /proc/self/maps}: the java binary, libjvm.so, libc, libcriu, libcuda, ...). CRIU maps
+ * them again at restore from the files at those paths and checks no more than their size: a
+ * library patched in place with its size kept (a libjvm.so of the same size) gives the restored
+ * process code that does not match its memory, and it crashes. So the image records each one's
+ * content digest, and an image whose library now has other contents does not fit. Digests come
+ * from {@link ContentDigests}, so a library is read once per version of its file, by the
+ * checkpoint; the launcher then only reads attributes.
+ */
+public final class MappedLibraries {
+    // address perms offset dev inode path; the path may hold spaces
+    private static final Pattern LINE = Pattern.compile("^\\S+\\s+(\\S+)\\s+\\S+\\s+\\S+\\s+\\d+\\s+(/.*)$");
+    private static final Pattern SHARED_OBJECT = Pattern.compile(".*\\.so(\\.[0-9.]+)?$");
+
+    /**
+     * One library as it was at checkpoint.
+     *
+     * @param path     its path
+     * @param size     its size
+     * @param modified its modification time, epoch milliseconds (for people: the digest decides)
+     * @param inode    its device and inode, as {@code dev:inode} (for people)
+     * @param sha256   the SHA-256 of its contents
+     */
+    public record Recorded(String path, long size, long modified, String inode, String sha256) {}
+
+    private MappedLibraries() {}
+
+    /** The libraries this process maps now, with their digests; one that cannot be read is left out. */
+    public static List<Recorded> current() {
+        List<Recorded> out = new ArrayList<>();
+        for (Path p : mapped(readMaps())) {
+            try {
+                Map<String, Object> a = Files.readAttributes(p, "unix:size,lastModifiedTime,dev,ino");
+                out.add(new Recorded(p.toString(), (Long) a.get("size"),
+                        ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis(),
+                        a.get("dev") + ":" + a.get("ino"), ContentDigests.of(p)));
+            } catch (IOException | RuntimeException e) {
+                // gone or unreadable: nothing to compare it with later either
+            }
+        }
+        ContentDigests.save();
+        return out;
+    }
+
+    private static List<String> readMaps() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/maps"));
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** The files of {@code maps} lines that are mapped executable or are shared objects, once each, in order. */
+    static List<Path> mapped(List<String> maps) {
+        Set<Path> files = new LinkedHashSet<>();
+        for (String line : maps) {
+            Matcher m = LINE.matcher(line);
+            if (!m.matches() || m.group(2).endsWith(" (deleted)")) {
+                continue; // anonymous, [heap], [vdso], or a file deleted since it was mapped
+            }
+            if (m.group(1).contains("x") || SHARED_OBJECT.matcher(m.group(2)).matches()) {
+                files.add(Path.of(m.group(2)));
+            }
+        }
+        return List.copyOf(files);
+    }
+
+    /**
+     * Why the libraries {@code recorded} at checkpoint are not the files at their paths now (the
+     * first one found: gone, resized, or other contents), or empty when all are the same.
+     */
+    public static Optional<String> misfit(List<Recorded> recorded) {
+        try {
+            for (Recorded r : recorded) {
+                Path p = Path.of(r.path());
+                long size;
+                String sha;
+                try {
+                    size = Files.size(p);
+                    sha = ContentDigests.of(p);
+                } catch (IOException e) {
+                    return Optional.of("library " + r.path() + " is gone or unreadable");
+                }
+                if (size != r.size()) {
+                    return Optional.of("library " + r.path() + " changed since the checkpoint (" + r.size() + " bytes then, "
+                            + size + " now)");
+                }
+                if (!sha.equals(r.sha256())) {
+                    return Optional.of("library " + r.path() + " changed since the checkpoint (same size, other contents)");
+                }
+            }
+            return Optional.empty();
+        } finally {
+            ContentDigests.save();
+        }
+    }
+}
