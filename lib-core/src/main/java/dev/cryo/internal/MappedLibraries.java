@@ -3,7 +3,6 @@ package dev.cryo.internal;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -42,19 +41,24 @@ public final class MappedLibraries {
 
     /** The libraries this process maps now, with their digests; one that cannot be read is left out. */
     public static List<Recorded> current() {
-        List<Recorded> out = new ArrayList<>();
-        for (Path p : mapped(readMaps())) {
-            try {
-                Map<String, Object> a = Files.readAttributes(p, "unix:size,lastModifiedTime,dev,ino");
-                out.add(new Recorded(p.toString(), (Long) a.get("size"),
-                        ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis(),
-                        a.get("dev") + ":" + a.get("ino"), ContentDigests.of(p)));
-            } catch (IOException | RuntimeException e) {
-                // gone or unreadable: nothing to compare it with later either
-            }
-        }
+        // In parallel: a GPU process maps some 300 MB of CUDA libraries, read whole the first time.
+        List<Recorded> out = mapped(readMaps()).parallelStream()
+                .map(MappedLibraries::recorded)
+                .flatMap(Optional::stream)
+                .toList();
         ContentDigests.save();
         return out;
+    }
+
+    private static Optional<Recorded> recorded(Path p) {
+        try {
+            Map<String, Object> a = Files.readAttributes(p, "unix:size,lastModifiedTime,dev,ino");
+            return Optional.of(new Recorded(p.toString(), (Long) a.get("size"),
+                    ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis(),
+                    a.get("dev") + ":" + a.get("ino"), ContentDigests.of(p)));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty(); // gone or unreadable: nothing to compare it with later either
+        }
     }
 
     private static List<String> readMaps() {
