@@ -228,7 +228,8 @@ def restore_modes_csv(index, out):
             row["ok"] = "true" if fa else "false"
         else:
             restored = re.search(r"cryo: restored image \S+ in (\d+) ms", text)
-            timing = re.search(r"restore timing \(ms\): jvmStart=(\d+) \{([^}]*)\} mode=(\w+) startEpochMs=(\d+)"
+            # wrapper= (bin/cryo's bash, excluded from jvmStart) is there from the fast-launch change on
+            timing = re.search(r"restore timing \(ms\): (?:wrapper=\d+ )?jvmStart=(\d+) \{([^}]*)\} mode=(\w+) startEpochMs=(\d+)"
                                r"(?: attempts=(\d+))?", text)
             resident = re.search(r"all pages in memory after (\d+) ms", text)
             ok = bool(fa and restored and timing and "CRYO RESTORED" in text and timing.group(3) == mode)

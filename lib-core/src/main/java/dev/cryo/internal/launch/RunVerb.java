@@ -382,7 +382,8 @@ final class RunVerb implements Verb {
                 long ms = (System.nanoTime() - startNanos) / 1_000_000;
                 console.say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
-                console.say("restore timing (ms): jvmStart=" + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " mode="
+                console.say("restore timing (ms): wrapper=" + Launcher.WRAPPER_MILLIS + " jvmStart="
+                        + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " mode="
                         + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms)
                         + " attempts=" + attempts);
                 appendTimings(image, child, ms, mode);
@@ -452,6 +453,7 @@ final class RunVerb implements Verb {
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("pid", child);
         t.put("totalMillis", ms);
+        t.put("wrapper", Launcher.WRAPPER_MILLIS);
         t.put("jvmStart", Launcher.JVM_UPTIME_AT_MAIN);
         t.put("mode", mode.name().toLowerCase(Locale.ROOT));
         t.put("phases", phases);
