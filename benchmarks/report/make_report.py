@@ -203,7 +203,8 @@ def summary_lines(cpu):
 
 # ---------------------------------------------------------------- eager vs lazy restore
 
-PHASES = ["buildKey", "chooseImage", "loadLibcriu", "restoreMode", "prepareRequest", "lazyPagesReady", "criuRestore"]
+PHASES = ["buildKey", "chooseImage", "deviceMemoryCheck", "loadLibcriu", "integrity", "restoreMode", "prepareRequest",
+          "lazyPagesReady", "criuRestore"]
 RM_COLUMNS = (["app", "mode", "round", "ok", "attempts", "first_answer_ms", "wrapper_ms", "jvm_start_ms"]
               + ["phase_" + p for p in PHASES] + ["app_to_answer_ms", "all_resident_ms", "image_bytes"])
 
@@ -228,7 +229,8 @@ def restore_modes_csv(index, out):
             row["ok"] = "true" if fa else "false"
         else:
             restored = re.search(r"cryo: restored image \S+ in (\d+) ms", text)
-            timing = re.search(r"restore timing \(ms\): jvmStart=(\d+) \{([^}]*)\} mode=(\w+) startEpochMs=(\d+)"
+            # wrapper= (bin/cryo's bash, excluded from jvmStart) is there from the fast-launch change on
+            timing = re.search(r"restore timing \(ms\): (?:wrapper=\d+ )?jvmStart=(\d+) \{([^}]*)\} mode=(\w+) startEpochMs=(\d+)"
                                r"(?: attempts=(\d+))?", text)
             resident = re.search(r"all pages in memory after (\d+) ms", text)
             ok = bool(fa and restored and timing and "CRYO RESTORED" in text and timing.group(3) == mode)
@@ -361,10 +363,13 @@ def restore_modes_lines(d):
         w("| %s | %s | %s | %s | %d/%d/%d; %d/%d/%d |" % ((app, ms(med(app, "eager", "all_resident_ms")),
                                                          ms(med(app, "lazy", "all_resident_ms")), ms(floor)) + ce + cl))
     w("")
-    w("Where a restore's time goes (medians, ms): `bin/cryo`'s bash wrapper, the launcher JVM's start, the "
-      "launcher's phases (`restoreMode`: the mode's choice, the kept `uffd-noncoop` answer; `lazyPagesReady`: "
-      "waiting for the daemon, started before the request is prepared), CRIU's restore, then the restored app "
-      "until its first answer:")
+    w("Where a restore's time goes (medians, ms): `bin/cryo`'s bash wrapper (from the fast-launch change on: until "
+      "it hands over to the JVM; before, only until bash started, its own work counted in the JVM's start), the "
+      "launcher JVM's start, the launcher's phases (`integrity`: waiting for the check of the image's contents "
+      "against its manifest, started as early as the image is known; `restoreMode`: the mode's choice and "
+      "everything up to it, stored files, the restore request, the subreaper; `lazyPagesReady`: waiting for the "
+      "daemon, started before the request is prepared; '-': no such phase in that run), CRIU's restore, then the "
+      "restored app until its first answer:")
     w("")
     w("| app | mode | wrapper | JVM start | %s | app to answer | first answer |" % " | ".join(PHASES))
     w("|---|---|---:|---:|%s---:|---:|" % ("---:|" * len(PHASES)))

@@ -3,7 +3,7 @@ package dev.cryo.internal;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
-import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -200,14 +200,14 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
         Path f = requestFile(store, pid);
         try {
             Files.deleteIfExists(f);
-            Properties p = new Properties();
-            p.setProperty("launcher.pid", Long.toString(ProcessHandle.current().pid()));
+            // Written by hand, in the form Properties.load reads: Properties.store's date line costs
+            // a fresh JVM 30 ms (the time zone data), on the restore's path.
+            StringBuilder text = new StringBuilder("#Cryo restore request\n");
+            text.append("launcher.pid=").append(ProcessHandle.current().pid()).append('\n');
             if (!gpuMap.isEmpty()) {
-                p.setProperty("gpu.map", formatGpuMap(gpuMap));
+                text.append("gpu.map=").append(propertyValue(formatGpuMap(gpuMap))).append('\n');
             }
-            try (Writer w = Files.newBufferedWriter(f)) {
-                p.store(w, "Cryo restore request");
-            }
+            Files.writeString(f, text, StandardCharsets.UTF_8);
             Permissions.ownerOnlyFile(f);
             return f;
         } catch (IOException e) {
@@ -269,6 +269,11 @@ public record LaunchHandoff(Path imageDirectory, String buildKey, Map<String, St
             }
         }
         return map;
+    }
+
+    /** {@code value} escaped as Properties.load reads it back: backslashes and line breaks. */
+    static String propertyValue(String value) {
+        return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r");
     }
 
     private static String formatGpuMap(Map<String, String> map) {

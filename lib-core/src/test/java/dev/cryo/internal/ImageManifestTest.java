@@ -35,6 +35,27 @@ class ImageManifestTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    @DisplayName("a background check that is cancelled (the launcher guessed another image) stops its readers")
+    void cancelledCheckStops() throws Exception {
+        ImageStore store = new ImageStore(dir.resolve("s"));
+        Path tmp = store.begin("x");
+        Files.write(tmp.resolve("inventory.img"), new byte[] {1});
+        Files.write(tmp.resolve("pages-1.img"), new byte[(int) (ImageManifest.CHUNK_BYTES * 4)]);
+        store.commit(tmp, TestImages.metadata("20260101T000000Z-cc", "k"));
+        ImageStore.Image image = store.images().get(0);
+        java.util.concurrent.CompletableFuture<Optional<String>> check = image.contentMismatch();
+        check.cancel(false);
+        assertTrue(check.isCancelled());
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().startsWith("cryo-image-hash-"))) {
+            assertTrue(System.nanoTime() < deadline, "the hashing threads still run 20 s after the cancel");
+            Thread.sleep(20);
+        }
+        assertEquals(Optional.empty(), image.contentMismatch().join(), "a new check of the same image still runs whole");
+    }
+
+    @Test
     @DisplayName("one flipped byte in a large file: the mismatch names the file and the piece")
     void flippedByte() throws Exception {
         ImageStore store = new ImageStore(dir.resolve("s"));

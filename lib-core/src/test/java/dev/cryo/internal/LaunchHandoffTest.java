@@ -57,4 +57,14 @@ class LaunchHandoffTest {
         LaunchHandoff.removeRestoreRequest(f);
         assertFalse(Files.exists(f));
     }
+
+    @Test
+    @DisplayName("the request file, written without Properties.store, reads back whatever the GPU map holds")
+    void restoreRequestEscapes() {
+        Map<String, String> odd = new java.util.LinkedHashMap<>();
+        odd.put("GPU-a\\b", "x:y#z!w");
+        odd.put("é", "1");
+        LaunchHandoff.writeRestoreRequest(dir, 79, odd);
+        assertEquals(odd, LaunchHandoff.restoreGpuMap(dir, 79));
+    }
 }

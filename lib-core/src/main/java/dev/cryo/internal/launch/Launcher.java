@@ -27,8 +27,18 @@ import java.util.Optional;
 public final class Launcher {
     static final int USAGE = 2;
     static final long START_NANOS = System.nanoTime();
-    // How long the JVM took to reach the launcher (not counted in START_NANOS).
-    static final long JVM_UPTIME_AT_MAIN = System.currentTimeMillis() - ProcessFacts.startEpochMillis();
+    /** Set by bin/cryo: when it handed over to this JVM, bash's $EPOCHREALTIME (seconds, 6 decimals). */
+    static final String EXEC_PROPERTY = "cryo.launcher.execEpochMicros";
+    private static final long MAIN_EPOCH_MILLIS = System.currentTimeMillis();
+    private static final long PROCESS_START_EPOCH_MILLIS = ProcessFacts.startEpochMillis();
+    private static final long EXEC_EPOCH_MILLIS = execEpochMillis(System.getProperty(EXEC_PROPERTY));
+    /**
+     * How long bin/cryo's bash took before it started this JVM (the process is the same: exec), 0
+     * when not started by bin/cryo.
+     */
+    static final long WRAPPER_MILLIS = EXEC_EPOCH_MILLIS > 0 ? Math.max(0, EXEC_EPOCH_MILLIS - PROCESS_START_EPOCH_MILLIS) : 0;
+    /** How long the JVM took to reach the launcher (not counted in START_NANOS), bin/cryo's bash excluded. */
+    static final long JVM_UPTIME_AT_MAIN = MAIN_EPOCH_MILLIS - PROCESS_START_EPOCH_MILLIS - WRAPPER_MILLIS;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -46,6 +56,18 @@ public final class Launcher {
 
     public static void main(String[] args) {
         System.exit(new Launcher(System.out, System.err, ProgressLine.stderrIsTerminal()).run(args));
+    }
+
+    /** {@code value} of {@link #EXEC_PROPERTY} in epoch milliseconds; 0 when missing or not a time. */
+    static long execEpochMillis(String value) {
+        if (value == null) {
+            return 0;
+        }
+        String digits = value.replaceAll("[^0-9]", ""); // "1764686400.123456", the decimal point per locale
+        if (digits.length() < 4 || digits.length() > 18) {
+            return 0;
+        }
+        return Long.parseLong(digits) / 1000;
     }
 
     /** The verbs, new for each run (a verb may keep state while it runs). */

@@ -69,6 +69,8 @@ final class RunVerb implements Verb {
     private final long startNanos = Launcher.START_NANOS;
     private final Map<String, Long> phases = new LinkedHashMap<>(); // restore-path phases, ms
     private long phaseStart = startNanos;
+    private final java.util.concurrent.atomic.AtomicReference<ContentCheck> checkAhead =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     private void phase(String name) {
         long now = System.nanoTime();
@@ -124,6 +126,9 @@ final class RunVerb implements Verb {
             return Launcher.USAGE;
         }
         Path cwd = Path.of("").toAbsolutePath();
+        if (!cold) {
+            prepareAhead(cwd);
+        }
         BuildKey.Parts build = BuildKey.parts(command, cwd);
         String key = build.key();
         phase("buildKey");
@@ -136,6 +141,71 @@ final class RunVerb implements Verb {
                 fleet.ifPresent(FleetImages::close);
             }
         }
+    }
+
+    /**
+     * While this thread computes the build key and chooses the image, a thread of its own starts
+     * what a restore of the likely image needs and does not depend on the choice: the check of
+     * that image's contents against its manifest (the newest image, not marked bad, of this
+     * command line and working directory: the one chosen unless the build changed), then binding
+     * libc's and libcriu's functions and running the harmless ones once (their first calls cost a
+     * fresh JVM over 100 ms). It only reads: the choice, every check and every message stay the
+     * restore's own ({@link #contentCheck}); a guess that was not chosen is cancelled.
+     */
+    private void prepareAhead(Path cwd) {
+        Thread.ofPlatform().daemon().name("cryo-prepare-restore").start(() -> {
+            try {
+                ImageStore images = new ImageStore(store);
+                if (images.untrusted().isEmpty()) {
+                    String here = cwd.normalize().toString();
+                    images.images().stream()
+                            .filter(i -> i.metadata() != null && i.badReason().isEmpty()
+                                    && i.metadata().process().command().equals(command)
+                                    && i.metadata().process().cwd().equals(here))
+                            .findFirst()
+                            .ifPresent(likely -> {
+                                ContentCheck check = new ContentCheck(likely.dir(), likely.contentMismatch());
+                                if (!checkAhead.compareAndSet(null, check)) { // the restore did not wait for it
+                                    check.result().cancel(false);
+                                }
+                            });
+                }
+            } catch (RuntimeException e) {
+                // the restore lists the store itself and says what is wrong
+            }
+            try {
+                LibC.prepareRestoreCalls();
+                LibCriu.load(CriuLocation.resolve(null, null)).prepareRestoreCalls();
+            } catch (RuntimeException e) {
+                // the restore loads it again and says why it cannot
+            }
+        });
+    }
+
+    /** The content check of {@code image}: the one {@link #prepareAhead} started when it guessed this image, else a new one. */
+    private java.util.concurrent.CompletableFuture<Optional<String>> contentCheck(ImageStore.Image image) {
+        ContentCheck ahead = checkAhead.getAndSet(ContentCheck.TAKEN);
+        if (ahead != null && ahead != ContentCheck.TAKEN) {
+            if (ahead.dir().equals(image.dir())) {
+                return ahead.result();
+            }
+            ahead.result().cancel(false);
+        }
+        return image.contentMismatch();
+    }
+
+    /** No restore: a content check started ahead stops. */
+    private void cancelCheckAhead() {
+        ContentCheck ahead = checkAhead.getAndSet(ContentCheck.TAKEN);
+        if (ahead != null && ahead != ContentCheck.TAKEN) {
+            ahead.result().cancel(false);
+        }
+    }
+
+    /** A check of the contents of the image in {@code dir}, running. */
+    private record ContentCheck(Path dir, java.util.concurrent.CompletableFuture<Optional<String>> result) {
+        /** Set once the restore has asked: a check started later is not wanted. */
+        static final ContentCheck TAKEN = new ContentCheck(Path.of(""), null);
     }
 
     /** The remote store, opened now if not yet; empty when the store is a local directory or cannot be reached. */
@@ -218,7 +288,7 @@ final class RunVerb implements Verb {
         ImageMetadata meta = image.metadata();
         int pid = (int) meta.process().pid();
         // Every file against the image's manifest, in parallel, while the launcher prepares the restore.
-        java.util.concurrent.CompletableFuture<Optional<String>> contents = image.contentMismatch();
+        java.util.concurrent.CompletableFuture<Optional<String>> contents = contentCheck(image);
         // The device memory files first: a missing or short one means a cold start, and reading
         // them and the driver's GPU memory files ahead now overlaps the disk with CRIU's restore.
         Optional<String> deviceMemory = DeviceMemoryFiles.problem(meta.deviceMemory(), image.dir());
@@ -386,7 +456,8 @@ final class RunVerb implements Verb {
                 long ms = (System.nanoTime() - startNanos) / 1_000_000;
                 console.say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
-                console.say("restore timing (ms): jvmStart=" + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " mode="
+                console.say("restore timing (ms): wrapper=" + Launcher.WRAPPER_MILLIS + " jvmStart="
+                        + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " mode="
                         + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms)
                         + " attempts=" + attempts);
                 appendTimings(image, child, ms, mode);
@@ -456,6 +527,7 @@ final class RunVerb implements Verb {
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("pid", child);
         t.put("totalMillis", ms);
+        t.put("wrapper", Launcher.WRAPPER_MILLIS);
         t.put("jvmStart", Launcher.JVM_UPTIME_AT_MAIN);
         t.put("mode", mode.name().toLowerCase(Locale.ROOT));
         t.put("phases", phases);
@@ -561,6 +633,7 @@ final class RunVerb implements Verb {
     }
 
     private int startCold(String key) {
+        cancelCheckAhead();
         int ending = signals.heldEnding();
         if (ending > 0) { // asked to stop before the app ran: nothing to start
             console.say("stopped by signal " + ending + " before the app started");

@@ -114,6 +114,29 @@ public final class LibCriu {
         return lib;
     }
 
+    /**
+     * Binds ahead, on the calling thread, the functions a restore calls, and fills and frees one
+     * request without an action (no criu is started), so that the launcher's real request, made
+     * once the image is chosen, pays no first-call costs. Failures are left for the real request.
+     */
+    public void prepareRestoreCalls() {
+        try {
+            for (NativeLibrary.Function f : java.util.List.of(criu_local_init_opts, criu_local_free_opts,
+                    criu_local_set_service_binary, criu_local_set_images_dir_fd, criu_local_set_work_dir_fd,
+                    criu_local_set_log_file, criu_local_set_log_level, criu_local_set_shell_job,
+                    criu_local_set_tcp_established, criu_local_set_ext_unix_sk, criu_local_set_file_locks,
+                    criu_local_add_inherit_fd, criu_local_set_config_file, criu_local_restore_child)) {
+                f.bind();
+            }
+            try (CriuRequest request = newRequest()) {
+                request.log("restore.log", CriuRequest.LOG_WARN).shellJob(true).tcpEstablished(false)
+                        .externalUnixSockets(false).fileLocks(false);
+            }
+        } catch (RuntimeException e) {
+            // the real request says what is wrong
+        }
+    }
+
     /** Where this libcriu and its criu binary were found. */
     public CriuLocation location() {
         return location;

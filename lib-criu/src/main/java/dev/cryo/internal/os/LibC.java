@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -108,6 +109,25 @@ public final class LibC {
     /** Opens a directory read-only for handing its descriptor to CRIU; the caller closes it. */
     public static int openDirectory(String path) {
         return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+
+    /**
+     * Binds ahead, on the calling thread, the calls a launcher's restore makes (descriptors,
+     * subreaping, waiting), and runs the harmless ones once (a descriptor of / opened, duplicated
+     * and closed), so that their first use on the restore's path is as cheap as a later one.
+     * Failures are left for the real calls to report.
+     */
+    public static void prepareRestoreCalls() {
+        try {
+            for (NativeLibrary.Function f : List.of(open, close, dup, prctl, waitpid, kill)) {
+                f.bind();
+            }
+            int fd = openDirectory("/");
+            close(dup(fd));
+            close(fd);
+        } catch (RuntimeException e) {
+            // the restore's own call says what is wrong
+        }
     }
 
     /** Opens {@code path} with {@code flags} (O_RDWR, ...); the caller closes it. */

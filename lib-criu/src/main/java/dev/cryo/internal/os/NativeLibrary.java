@@ -109,6 +109,16 @@ public final class NativeLibrary {
             return handle != null || lookup.find(symbol).isPresent();
         }
 
+        /**
+         * Makes the downcall handle now (tens of milliseconds for the first of a shape in a fresh
+         * JVM), so that a thread that prepares ahead takes that off the first call's path.
+         *
+         * @throws MissingSymbolException when the library lacks the function
+         */
+        public void bind() {
+            handle();
+        }
+
         /** Calls the function through {@code call}; the one place that turns invokeExact's Throwable into what it is. */
         public <T> T invoke(Call<T> call) {
             MethodHandle h = handle();
