@@ -286,6 +286,33 @@ class FailureModesEndToEndTest {
 
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @DisplayName("a restored app that dies of a crash signal: its image is marked bad with the signal, the next start is"
+            + " cold and writes a new image")
+    void crashAfterRestore() throws Exception {
+        List<String> cmd = app("--entries", "1000", "--exit-after", "--crash-when-restored");
+        Result first = run(launcher(store(), List.of(), cmd), dir, "first");
+        assertEquals(0, first.exit(), first::toString);
+        assertEquals(1, images(store()).size(), first::toString);
+        ChildJvm.awaitGone(Long.parseLong(first.line("STATE entries=").replaceAll(".*pid=(\\d+).*", "$1")));
+
+        Result second = run(launcher(store(), List.of(), cmd), dir, "second");
+        assertTrue(second.has("OUTCOME RESTORED"), second::toString);
+        assertEquals(128 + 6, second.exit(), "the launcher exits as its app did (SIGABRT)\n" + second);
+        assertTrue(second.err().contains("crashed (signal 6)"), second::toString);
+        Path image = images(store()).get(0);
+        assertTrue(Files.readString(image.resolve(ImageStore.BAD_MARK)).contains("died of signal 6"),
+                "the image says why it is bad");
+
+        Result third = run(launcher(store(), List.of(), cmd), dir, "third");
+        assertEquals(0, third.exit(), third::toString);
+        assertTrue(third.err().contains("it was marked bad: the app restored from it died of signal 6"), third::toString);
+        assertTrue(third.err().contains("starting cold") && third.err().contains("Checkpoint image "),
+                "started cold and replaced the bad image\n" + third);
+        assertEquals(2, images(store()).size(), third::toString);
+    }
+
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
     @DisplayName("JVMs starting during a restore (they delete what they do not know in hsperfdata_USER) do not fail it")
     void jvmsStartingDuringRestore() throws Exception {
         List<String> cmd = app("--entries", "1000", "--exit-after");

@@ -34,6 +34,7 @@ public final class StatefulApp {
         long lingerMs = 0;
         int ballastMb = 0;
         Path lingerUntil = null;
+        boolean crashWhenRestored = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--entries" -> entries = Integer.parseInt(args[++i]);
@@ -44,6 +45,7 @@ public final class StatefulApp {
                 case "--linger-ms" -> lingerMs = Long.parseLong(args[++i]);
                 case "--ballast-mb" -> ballastMb = Integer.parseInt(args[++i]);
                 case "--linger-until" -> lingerUntil = Path.of(args[++i]);
+                case "--crash-when-restored" -> crashWhenRestored = true;
                 default -> throw new IllegalArgumentException(args[i]);
             }
         }
@@ -100,6 +102,12 @@ public final class StatefulApp {
             CheckpointOutcome outcome = Checkpointer.checkpointNow(options.build());
             System.out.println("OUTCOME " + outcome.kind() + " " + outcome.imageId().orElse("-") + " pid="
                     + ProcessHandle.current().pid());
+            if (crashWhenRestored && outcome.kind() == CheckpointOutcome.Kind.RESTORED) {
+                // What a restore into broken state looks like from outside: death by SIGABRT.
+                System.out.flush();
+                new ProcessBuilder("kill", "-ABRT", Long.toString(ProcessHandle.current().pid())).start().waitFor();
+                Thread.sleep(10_000);
+            }
         } catch (CheckpointException e) {
             System.out.println("CHECKPOINT-FAILED " + e.reason() + " suppressed=" + e.getSuppressed().length);
             System.out.println("MESSAGE " + e.getMessage().replace('\n', ' '));
