@@ -286,6 +286,28 @@ class FailureModesEndToEndTest {
 
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @DisplayName("a ghost file that a killed restore of another image with the same PID left behind does not fail the"
+            + " restore (CRIU: 'Can't create ghost regfile: File exists')")
+    void leftoverGhostFile() throws Exception {
+        List<String> cmd = app("--entries", "1000", "--exit-after");
+        Result first = run(launcher(store(), List.of(), cmd), dir, "first");
+        assertEquals(1, images(store()).size(), first::toString);
+        long pid = Long.parseLong(first.line("STATE entries=").replaceAll(".*pid=(\\d+).*", "$1"));
+        ChildJvm.awaitGone(pid);
+        Path ghost = dev.cryo.internal.PerfDataGhost.directory().resolve(".cryo-hsperfdata-" + pid + ".cr.1.ghost");
+        Files.write(ghost, new byte[32768]);
+        try {
+            Result second = run(launcher(store(), List.of(), cmd), dir, "second");
+            assertTrue(second.err().contains("removed " + ghost + ", left by a restore that was killed"), second::toString);
+            assertTrue(second.has("AFTER R1 RESTORED"), "restored, not cold:\n" + second);
+            assertFalse(Files.exists(ghost), "CRIU removed its own ghost after the restore");
+        } finally {
+            Files.deleteIfExists(ghost);
+        }
+    }
+
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
     @DisplayName("a restored app that dies of a crash signal: its image is marked bad with the signal, the next start is"
             + " cold and writes a new image")
     void crashAfterRestore() throws Exception {

@@ -154,7 +154,7 @@ record DumpStep(LibCriu criu, ImageStore store, Path tmp, CheckpointOptions opti
         }
         try {
             long size = Files.size(perf.get());
-            Path aside = perf.get().getParent().resolveSibling(".cryo-hsperfdata-" + perf.get().getFileName());
+            Path aside = dev.cryo.internal.PerfDataGhost.aside(perf.get());
             Files.move(perf.get(), aside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             Files.delete(aside);
             return Math.max(ghostLimit, size + 4096);

@@ -10,6 +10,7 @@ import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.JdkGenerators;
 import dev.cryo.internal.LaunchHandoff;
 import dev.cryo.internal.OpenFiles;
+import dev.cryo.internal.PerfDataGhost;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.RemoteImages;
 import dev.cryo.internal.StepTimings;
@@ -437,6 +438,9 @@ final class RunVerb implements Verb {
                     }
                 }
                 phase("prepareRequest");
+                for (Path ghost : PerfDataGhost.removeLeftovers(PerfDataGhost.directory(), pid)) {
+                    console.say("removed " + ghost + ", left by a restore that was killed");
+                }
                 int child;
                 try (ProgressLine progress = console.progress("restoring image " + image.id(),
                         ProgressLine.restoreOf(pid, meta.process().residentBytes()))) {
