@@ -13,6 +13,7 @@ import dev.cryo.internal.ImageFit;
 import dev.cryo.internal.ImageMetadata;
 import dev.cryo.internal.ImageStore;
 import dev.cryo.internal.LaunchHandoff;
+import dev.cryo.internal.MappedLibraries;
 import dev.cryo.internal.ProcessFacts;
 import dev.cryo.internal.RemoteImages;
 import dev.cryo.internal.StepTimings;
@@ -125,6 +126,7 @@ public final class CheckpointSequence {
     private CheckpointOutcome steps(ImageStore store, BuildKey.Parts build, LibCriu criu, Failures failures)
             throws CheckpointException, RestoreException {
         Sequence steps = new Sequence(api);
+        MappedLibraries.digestAhead();
         ClaimStep.Claim claim = steps.run(new ClaimStep(store, build.key(), failures));
         if (claim.file().isEmpty()) {
             return skipped("another process (" + claim.holder() + ") is checkpointing this build into "
