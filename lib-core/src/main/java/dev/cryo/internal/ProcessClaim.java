@@ -41,20 +41,22 @@ public final class ProcessClaim {
         /** This process now (not remembered: a restored copy is another process). */
         public static Owner current() throws IOException {
             long pid = ProcessHandle.current().pid();
-            return new Owner(currentBootId(), currentPidNamespace(), startTicksOf("self").orElseThrow(() -> new IOException(
-                    "no start time in /proc/self/stat")), pid);
+            long start = ProcessFacts.startTicks("self")
+                    .orElseThrow(() -> new IOException("no start time in /proc/self/stat"));
+            return new Owner(currentBootId(), currentPidNamespace(), start, pid);
         }
 
         /** Process {@code pid} of this PID namespace, or empty when it does not run. */
         public static Optional<Owner> of(long pid) throws IOException {
-            Optional<Long> start = startTicksOf(Long.toString(pid));
+            Optional<Long> start = ProcessFacts.startTicks(Long.toString(pid));
             return start.isEmpty() ? Optional.empty()
                     : Optional.of(new Owner(currentBootId(), currentPidNamespace(), start.get(), pid));
         }
 
         /** Whether this process still runs: false when it cannot be told (another boot or PID namespace). */
         boolean running() throws IOException {
-            return bootId.equals(currentBootId()) && pidNamespace == currentPidNamespace() && startTicksOf(Long.toString(pid)).orElse(-1L) == startTicks;
+            return bootId.equals(currentBootId()) && pidNamespace == currentPidNamespace()
+                    && ProcessFacts.startTicks(Long.toString(pid)).orElse(-1L) == startTicks;
         }
 
         /** Whether running() can tell: same boot, same PID namespace. */
@@ -164,17 +166,6 @@ public final class ProcessClaim {
             return Long.parseLong(link.substring(link.indexOf('[') + 1, link.indexOf(']')));
         } catch (RuntimeException e) {
             throw new IOException("unexpected /proc/self/ns/pid: " + link, e);
-        }
-    }
-
-    /** Field 22 of /proc/PID/stat (counted after the command in parentheses, which may hold spaces); empty for no process or a zombie. */
-    static Optional<Long> startTicksOf(String pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", pid, "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return f[0].equals("Z") ? Optional.empty() : Optional.of(Long.parseLong(f[19]));
-        } catch (IOException | RuntimeException e) {
-            return Optional.empty();
         }
     }
 }

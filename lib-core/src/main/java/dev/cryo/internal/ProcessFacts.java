@@ -69,12 +69,25 @@ public final class ProcessFacts {
             long now = System.currentTimeMillis();
             String uptime = Files.readString(Path.of("/proc/uptime")).trim().split("\\s+")[0];
             long bootEpoch = now - Math.round(Double.parseDouble(uptime) * 1000);
-            String stat = Files.readString(Path.of("/proc/self/stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = Long.parseLong(f[19]); // field 22, starttime, counted from field 3
+            long ticks = startTicks("self").orElseThrow();
             return bootEpoch + ticks * 1000 / CLOCK_TICKS;
         } catch (IOException | RuntimeException e) {
             return ProcessHandle.current().info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
+        }
+    }
+
+    /**
+     * When process {@code pid} ({@code self} for this one) started, in clock ticks after boot:
+     * field 22 of /proc/PID/stat, counted after the command in parentheses, which may hold spaces.
+     * Empty for no such process, or a zombie.
+     */
+    public static Optional<Long> startTicks(String pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", pid, "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return f[0].equals("Z") ? Optional.empty() : Optional.of(Long.parseLong(f[19]));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
         }
     }
 
