@@ -7,20 +7,16 @@ import java.io.Reader;
 import java.io.Writer;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -116,15 +112,7 @@ public final class ContentDigests {
 
     /** Whether the cache file may be believed: see the class comment. */
     static boolean trusted(Path f) {
-        try {
-            PosixFileAttributes a = Files.readAttributes(f, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            Set<PosixFilePermission> mode = a.permissions();
-            return a.isRegularFile() && (Integer) Files.getAttribute(f, "unix:uid", LinkOption.NOFOLLOW_LINKS)
-                    == ProcessFacts.effectiveUid() && !mode.contains(PosixFilePermission.GROUP_WRITE)
-                    && !mode.contains(PosixFilePermission.OTHERS_WRITE);
-        } catch (IOException | RuntimeException e) {
-            return false; // missing, or cannot be examined: digest again
-        }
+        return Permissions.notOwnersAlone(f, "content digest cache", false).isEmpty(); // else: digest again
     }
 
     /** How many files this process has read to digest them (tests: a cache hit reads none). */

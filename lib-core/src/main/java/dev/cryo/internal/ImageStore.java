@@ -10,8 +10,6 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.ZoneOffset;
@@ -24,7 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * A directory of images. Each image is written into {@code .tmp-<id>-<pid>} and renamed to
@@ -69,31 +66,7 @@ public final class ImageStore {
 
     /** Why directory {@code dir} must not be used (see {@link #untrusted()}), or empty; {@code what} names it. */
     public static Optional<String> untrusted(Path dir, String what) {
-        try {
-            PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (a.isSymbolicLink()) {
-                return Optional.of("the " + what + " " + dir + " is a symbolic link (to " + Files.readSymbolicLink(dir)
-                        + "); use the directory itself");
-            }
-            if (!a.isDirectory()) {
-                return Optional.of("the " + what + " " + dir + " is not a directory");
-            }
-            int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            int me = ProcessFacts.effectiveUid();
-            if (owner != me) {
-                return Optional.of("the " + what + " " + dir + " is owned by uid " + owner + " (" + a.owner().getName()
-                        + "), not by uid " + me + " who runs Cryo; chown it, or use a directory of your own");
-            }
-            Set<PosixFilePermission> mode = a.permissions();
-            if (mode.contains(PosixFilePermission.GROUP_WRITE) || mode.contains(PosixFilePermission.OTHERS_WRITE)) {
-                return Optional.of("the " + what + " " + dir + " is writable by " + (mode.contains(
-                        PosixFilePermission.OTHERS_WRITE) ? "others" : "its group") + " ("
-                        + PosixFilePermissions.toString(mode) + "); chmod 700 it");
-            }
-            return Optional.empty();
-        } catch (IOException | RuntimeException e) {
-            return Optional.of("the " + what + " " + dir + " cannot be examined: " + e);
-        }
+        return Permissions.notOwnersAlone(dir, what, true);
     }
 
     /** A new image id: sortable by time, unique by its random part. */
