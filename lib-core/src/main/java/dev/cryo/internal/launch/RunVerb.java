@@ -185,22 +185,23 @@ final class RunVerb implements Verb {
 
     /** The content check of {@code image}: the one {@link #prepareAhead} started when it guessed this image, else a new one. */
     private java.util.concurrent.CompletableFuture<Optional<String>> contentCheck(ImageStore.Image image) {
-        ContentCheck ahead = checkAhead.getAndSet(ContentCheck.TAKEN);
-        if (ahead != null && ahead != ContentCheck.TAKEN) {
-            if (ahead.dir().equals(image.dir())) {
-                return ahead.result();
-            }
-            ahead.result().cancel(false);
+        Optional<ContentCheck> ahead = takeCheckAhead();
+        if (ahead.isPresent() && ahead.get().dir().equals(image.dir())) {
+            return ahead.get().result();
         }
+        ahead.ifPresent(wrong -> wrong.result().cancel(false));
         return image.contentMismatch();
     }
 
     /** No restore: a content check started ahead stops. */
     private void cancelCheckAhead() {
+        takeCheckAhead().ifPresent(ahead -> ahead.result().cancel(false));
+    }
+
+    /** The check {@link #prepareAhead} started, if any; from now on one started later is cancelled at once. */
+    private Optional<ContentCheck> takeCheckAhead() {
         ContentCheck ahead = checkAhead.getAndSet(ContentCheck.TAKEN);
-        if (ahead != null && ahead != ContentCheck.TAKEN) {
-            ahead.result().cancel(false);
-        }
+        return ahead == null || ahead == ContentCheck.TAKEN ? Optional.empty() : Optional.of(ahead);
     }
 
     /** A check of the contents of the image in {@code dir}, running. */
