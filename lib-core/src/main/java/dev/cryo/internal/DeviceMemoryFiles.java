@@ -248,10 +248,7 @@ public final class DeviceMemoryFiles {
             for (int f = 0; f < layout.files(); f++) {
                 channels.add(FileChannel.open(file(dir, f), StandardOpenOption.READ));
             }
-            List<Path> paths = new ArrayList<>();
-            for (int f = 0; f < layout.files(); f++) {
-                paths.add(file(dir, f));
-            }
+            List<Path> paths = files(layout, dir);
             perGpu(plan, gpuChunks -> {
                 if (settings.mapped()) {
                     fillMapped(gpuChunks, paths, channels, crcs, copies, settings);

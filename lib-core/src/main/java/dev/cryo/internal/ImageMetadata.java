@@ -71,7 +71,6 @@ public record ImageMetadata(String id, String created, BuildKey.Parts build, Pro
                 files, Optional.empty(), List.of());
     }
 
-
     /**
      * The process dumped.
      *

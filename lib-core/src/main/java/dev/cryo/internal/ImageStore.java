@@ -329,7 +329,7 @@ public final class ImageStore {
                 }
                 Path owner = d.resolve(OWNER);
                 boolean stale = Files.exists(owner, LinkOption.NOFOLLOW_LINKS) ? ProcessClaim.stale(owner)
-                        : olderThan(d, ProcessClaim.FOREIGN_LIMIT);
+                        : ProcessClaim.olderThanLimit(d);
                 if (stale) {
                     deleteTree(d);
                     removed++;
@@ -339,15 +339,6 @@ public final class ImageStore {
             return removed;
         }
         return removed;
-    }
-
-    private static boolean olderThan(Path p, java.time.Duration age) {
-        try {
-            return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant()
-                    .plus(age).isBefore(java.time.Instant.now());
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /** The regular files under {@code dir} (relative names) and their sizes, metadata excluded. */

@@ -116,14 +116,26 @@ public final class ProcessClaim {
     /** Whether {@code file}'s claim may be taken over or its work deleted (see the class comment); false when it is gone. */
     public static boolean stale(Path file) {
         try {
-            Instant written = Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS).toInstant();
             Optional<Owner> owner = owner(file);
             if (owner.isPresent() && owner.get().checkable()) {
                 return !owner.get().running();
             }
-            return written.plus(FOREIGN_LIMIT).isBefore(Instant.now());
+            return olderThanLimit(file);
         } catch (IOException e) {
-            return false; // gone (released meanwhile), or cannot be told: leave it
+            return false; // cannot be told: leave it
+        }
+    }
+
+    /**
+     * Whether {@code path} was last written more than {@link #FOREIGN_LIMIT} ago: what decides for a
+     * claim whose owner cannot be checked; false when it is gone (released meanwhile).
+     */
+    static boolean olderThanLimit(Path path) {
+        try {
+            return Files.getLastModifiedTime(path, LinkOption.NOFOLLOW_LINKS).toInstant().plus(FOREIGN_LIMIT)
+                    .isBefore(Instant.now());
+        } catch (IOException e) {
+            return false;
         }
     }
 
