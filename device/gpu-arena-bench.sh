@@ -4,9 +4,12 @@
 # device/README.md). For the GPU sample with GIBS GiB of weights (default "1 4 16"), page cache warm
 # (the weights file and the image just written), one run each:
 #   managed: weights in DeviceMemory, loaded through Cryo's pinned pipeline; Cryo copies them into
-#            the image itself and fills them back (same address) after the dump and after restore,
-#            through the ring of pinned buffers by parallel readers (the default);
-#   managed-mapped: the same, filled from the files mapped and registered read-only;
+#            the image itself and fills them back (same address) after the dump and after restore;
+#            a restored process reads the files ahead (checksums, pages mapped) while the driver
+#            restores, then pins the mapped pages and copies from them (the default);
+#   managed-ring: the same, filled through the ring of pinned buffers by parallel readers after the
+#            driver's restore (cryo.deviceMemory.ahead=false; the default before);
+#   managed-mapped: the same, filled from the files mapped and registered read-only, not read ahead;
 #   driver:  weights in cuMemAlloc memory loaded through one pinned staging buffer (--cuda-malloc);
 #            the driver's checkpoint moves them (with GPU memory files, the default before this);
 #   driver-direct: the same, its GPU memory files written with O_DIRECT (past the page cache).
@@ -88,14 +91,19 @@ settle() { # SYNC=1: dirty pages written back first (a weights file or image tha
 if [ "$FILLPROBE" != 0 ]; then
   echo; echo "==================== fill paths: cold starts, $FILLPROBE GiB read from the page cache into DeviceMemory"
   weights "$FILLPROBE"
-  for v in "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=8" \
-           "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=12" \
-           "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=16" \
-           "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=16 -Dcryo.deviceMemory.slots=32" \
-           "-Dcryo.deviceMemory.registerThreads=1" "-Dcryo.deviceMemory.registerThreads=4"; do
+  M="-Dcryo.deviceMemory.mapped=true"
+  for v in "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=12" \
+           "$M -Dcryo.deviceMemory.ahead=false" \
+           "$M -Dcryo.deviceMemory.ahead=false -Dcryo.deviceMemory.registerThreads=4 -Dcryo.deviceMemory.pieceMiB=256" \
+           "$M -Dcryo.deviceMemory.ahead=true" \
+           "$M -Dcryo.deviceMemory.ahead=true -Dcryo.deviceMemory.registerThreads=1 -Dcryo.deviceMemory.pieceMiB=256" \
+           "$M -Dcryo.deviceMemory.ahead=true -Dcryo.deviceMemory.registerThreads=4 -Dcryo.deviceMemory.pieceMiB=256" \
+           "$M -Dcryo.deviceMemory.ahead=true -Dcryo.deviceMemory.registerThreads=8 -Dcryo.deviceMemory.pieceMiB=128"; do
     # shellcheck disable=SC2086
     app "$FILLPROBE" $v; timeout 300 "${APP[@]}" --no-checkpoint > /tmp/probe.log 2>&1
     echo "$v: $(grep -o 'load [0-9]* ms ([0-9.]* GB/s)' /tmp/probe.log) $(grep -c 'VERIFY OK' /tmp/probe.log) VERIFY OK"
+    # mapped: the pages faulted in first (ahead=true), then pinned and copied (where that time goes)
+    grep -ohE 'pages faulted in: [0-9]+ ms|[0-9]+ pieces pinned in .*' /tmp/probe.log | sed 's/^/    /'
   done
   app "$FILLPROBE" --cuda-malloc; timeout 300 "${APP[@]}" --cuda-malloc --no-checkpoint > /tmp/probe.log 2>&1
   echo "cuMemAlloc + one 256 MiB pinned staging buffer: $(grep -o 'load [0-9]* ms ([0-9.]* GB/s)' /tmp/probe.log)"
@@ -111,7 +119,8 @@ for gib in $GIBS; do
     case $mode in
       driver) flag=(--cuda-malloc) ;;
       driver-direct) flag=(--cuda-malloc); opts=(-Dcryo.gpu.memoryFiles.direct=true) ;;
-      managed-mapped) opts=(-Dcryo.deviceMemory.mapped=true) ;;
+      managed-mapped) opts=(-Dcryo.deviceMemory.mapped=true -Dcryo.deviceMemory.ahead=false) ;;
+      managed-ring) opts=(-Dcryo.deviceMemory.ahead=false) ;;
     esac
     app "$gib" "${opts[@]}"; store=$W/store-$mode-$gib; rm -rf "$store"
     t=$(now); timeout 300 "${APP[@]}" "${flag[@]}" --no-checkpoint > /tmp/cold.log 2>&1
@@ -128,7 +137,7 @@ for gib in $GIBS; do
     refill=$(sed -n 's/.*Device memory mapped again at its addresses and filled from .*: .* in \([0-9]*\) ms.*/\1/p' /tmp/first.log | head -1)
     t=$(now); timeout 300 bin/cryo run --image "$store" -- "${APP[@]}" "${flag[@]}" > /tmp/restore.log 2>&1
     ms=$(( $(at served_inference /tmp/restore.log) - t ))
-    grep -hE "restore timing|Restore steps|Device memory|VERIFY|RESTORED" /tmp/restore.log
+    grep -hE "restore timing|Restore steps|Device memory|VERIFY|RESTORED|GPU state restored" /tmp/restore.log
     cp /tmp/restore.log "$DETAILS/$mode-${gib}gib-restore.log"
     ok=$(grep -c 'VERIFY OK' /tmp/restore.log)
     row="$mode,$gib,$cold,$ms,$ckpt,$(prop image.bytes "$meta"),$(step deviceMemoryOut "$img"),$(step gpuSuspend "$img"),$(step gpuMemoryFiles "$img"),$(step criuDump "$img"),$refill,$(lphase criuRestore "$img"),$(rstep gpuRestore "$img"),$(rstep gpuMemoryFiles "$img"),$(rstep deviceMemory "$img"),$ok"

@@ -135,7 +135,7 @@ class DeviceMemoryFilesTest {
     }
 
     private static DeviceMemoryFiles.Settings settings(boolean mapped) {
-        return new DeviceMemoryFiles.Settings(CHUNK, 3, 4, 3, 2, true, mapped);
+        return new DeviceMemoryFiles.Settings(CHUNK, 3, 4, 3, 2, true, mapped, true);
     }
 
     private MemorySegment device(long bytes, long seed) {
@@ -196,6 +196,15 @@ class DeviceMemoryFilesTest {
             assertEquals(-1, originals.get(1).mismatch(s.b()), "mapped=" + mapped);
             assertEquals(-1, originals.get(2).mismatch(s.c()), "mapped=" + mapped);
         }
+        s.a().fill((byte) 0);
+        s.b().fill((byte) 0);
+        s.c().fill((byte) 0);
+        try (DeviceMemoryFiles.Ahead ahead = DeviceMemoryFiles.Ahead.start(meta, dir, settings(false))) {
+            DeviceMemoryFiles.load(meta, dir, copies(), settings(false), ahead);
+        }
+        assertEquals(-1, originals.get(0).mismatch(s.a()), "read ahead");
+        assertEquals(-1, originals.get(1).mismatch(s.b()), "read ahead");
+        assertEquals(-1, originals.get(2).mismatch(s.c()), "read ahead");
     }
 
     @Test
@@ -217,6 +226,12 @@ class DeviceMemoryFilesTest {
             assertTrue(e.getMessage().contains("device-memory-1.bin is corrupt") && e.getMessage().contains("offset "
                     + CHUNK), e.getMessage());
         }
+        try (DeviceMemoryFiles.Ahead ahead = DeviceMemoryFiles.Ahead.start(meta, dir, settings(false))) {
+            IOException e = assertThrows(IOException.class, () -> DeviceMemoryFiles.load(meta, dir, copies(),
+                    settings(false), ahead));
+            assertTrue(e.getMessage().contains("device-memory-1.bin is corrupt") && e.getMessage().contains("offset "
+                    + CHUNK), "read ahead: " + e.getMessage());
+        }
     }
 
     @Test
@@ -234,6 +249,9 @@ class DeviceMemoryFilesTest {
         IOException e = assertThrows(IOException.class, () -> DeviceMemoryFiles.load(meta, dir, copies(), settings(false)));
         assertEquals(problem, e.getMessage());
         assertEquals(before, made.size(), "no pipeline was started");
+        IOException ahead = assertThrows(IOException.class, () -> DeviceMemoryFiles.Ahead.start(meta, dir,
+                settings(false)));
+        assertEquals(problem, ahead.getMessage(), "the pass ahead names it too, before mapping anything");
         Files.delete(f2);
         assertTrue(DeviceMemoryFiles.problem(meta, dir).orElseThrow().contains("device-memory-2.bin is missing"));
     }
