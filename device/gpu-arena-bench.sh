@@ -4,12 +4,10 @@
 # device/README.md). For the GPU sample with GIBS GiB of weights (default "1 4 16"), page cache warm
 # (the weights file and the image just written), one run each:
 #   managed: weights in DeviceMemory, loaded through Cryo's pinned pipeline; Cryo copies them into
-#            the image itself and fills them back (same address) after the dump and after restore;
-#            a restored process reads the files ahead (checksums, pages mapped) while the driver
-#            restores, then pins the mapped pages and copies from them (the default);
-#   managed-ring: the same, filled through the ring of pinned buffers by parallel readers after the
-#            driver's restore (cryo.deviceMemory.ahead=false; the default before);
-#   managed-mapped: the same, filled from the files mapped and registered read-only, not read ahead;
+#            the image itself and fills them back (same address) after the dump and after restore,
+#            through a ring of 32 pinned 4 MiB buffers by parallel readers (the default);
+#   managed-chunk32: the same with the chunks and ring before 2026-12-02 (16 x 32 MiB);
+#   managed-mapped: the same, filled from the files mapped and registered read-only;
 #   driver:  weights in cuMemAlloc memory loaded through one pinned staging buffer (--cuda-malloc);
 #            the driver's checkpoint moves them (with GPU memory files, the default before this);
 #   driver-direct: the same, its GPU memory files written with O_DIRECT (past the page cache).
@@ -17,8 +15,8 @@
 # step's time), a restore through bin/cryo to first inference, VERIFY OK checked (every inference and
 # a checksum of all device memory, bit for bit). START_WORK=N adds the sample's start work (N more
 # kernels compiled, an autotune, a CUDA graph) to every start. FILLPROBE=N (GiB, 0 = none) first measures the fill
-# paths on cold starts: the ring of pinned buffers with 8, 12 and 16 readers, and the file mapped and
-# registered read-only in pieces by 1 or 4 threads. FAILPROOF=1 adds: a dump CRIU refuses after the memory was copied out and
+# paths on cold starts: the ring with 32 or 4 MiB chunks, 16, 32 or 64 slots, 8, 12 or 16 readers, 4 or 8
+# streams, and the file mapped and registered read-only. FAILPROOF=1 adds: a dump CRIU refuses after the memory was copied out and
 # released (the app goes on, VERIFY OK, no image kept), and an image with a device memory file
 # missing (the launcher names it and starts cold). TMPFS=1 keeps the images on a tmpfs (the weights
 # file stays on the disk, in the page cache). SYNC=1 writes dirty pages back (sync, not timed) after
@@ -91,19 +89,14 @@ settle() { # SYNC=1: dirty pages written back first (a weights file or image tha
 if [ "$FILLPROBE" != 0 ]; then
   echo; echo "==================== fill paths: cold starts, $FILLPROBE GiB read from the page cache into DeviceMemory"
   weights "$FILLPROBE"
-  M="-Dcryo.deviceMemory.mapped=true"
-  for v in "-Dcryo.deviceMemory.mapped=false -Dcryo.deviceMemory.threads=12" \
-           "$M -Dcryo.deviceMemory.ahead=false" \
-           "$M -Dcryo.deviceMemory.ahead=false -Dcryo.deviceMemory.registerThreads=4 -Dcryo.deviceMemory.pieceMiB=256" \
-           "$M -Dcryo.deviceMemory.ahead=true" \
-           "$M -Dcryo.deviceMemory.ahead=true -Dcryo.deviceMemory.registerThreads=1 -Dcryo.deviceMemory.pieceMiB=256" \
-           "$M -Dcryo.deviceMemory.ahead=true -Dcryo.deviceMemory.registerThreads=4 -Dcryo.deviceMemory.pieceMiB=256" \
-           "$M -Dcryo.deviceMemory.ahead=true -Dcryo.deviceMemory.registerThreads=8 -Dcryo.deviceMemory.pieceMiB=128"; do
+  D=-Dcryo.deviceMemory
+  for v in "$D.chunkMiB=32 $D.slots=16" "$D.chunkMiB=4 $D.slots=32" "$D.chunkMiB=4 $D.slots=16" "$D.chunkMiB=4 $D.slots=64" \
+           "$D.chunkMiB=4 $D.slots=32 $D.threads=8" "$D.chunkMiB=4 $D.slots=32 $D.threads=16" \
+           "$D.chunkMiB=4 $D.slots=32 $D.streams=8" "$D.chunkMiB=2 $D.slots=64" \
+           "$D.mapped=true $D.registerThreads=1 $D.pieceMiB=256"; do
     # shellcheck disable=SC2086
     app "$FILLPROBE" $v; timeout 300 "${APP[@]}" --no-checkpoint > /tmp/probe.log 2>&1
     echo "$v: $(grep -o 'load [0-9]* ms ([0-9.]* GB/s)' /tmp/probe.log) $(grep -c 'VERIFY OK' /tmp/probe.log) VERIFY OK"
-    # mapped: the pages faulted in first (ahead=true), then pinned and copied (where that time goes)
-    grep -ohE 'pages faulted in: [0-9]+ ms|[0-9]+ pieces pinned in .*' /tmp/probe.log | sed 's/^/    /'
   done
   app "$FILLPROBE" --cuda-malloc; timeout 300 "${APP[@]}" --cuda-malloc --no-checkpoint > /tmp/probe.log 2>&1
   echo "cuMemAlloc + one 256 MiB pinned staging buffer: $(grep -o 'load [0-9]* ms ([0-9.]* GB/s)' /tmp/probe.log)"
@@ -119,8 +112,8 @@ for gib in $GIBS; do
     case $mode in
       driver) flag=(--cuda-malloc) ;;
       driver-direct) flag=(--cuda-malloc); opts=(-Dcryo.gpu.memoryFiles.direct=true) ;;
-      managed-mapped) opts=(-Dcryo.deviceMemory.mapped=true -Dcryo.deviceMemory.ahead=false) ;;
-      managed-ring) opts=(-Dcryo.deviceMemory.ahead=false) ;;
+      managed-mapped) opts=(-Dcryo.deviceMemory.mapped=true) ;;
+      managed-chunk32) opts=(-Dcryo.deviceMemory.chunkMiB=32 -Dcryo.deviceMemory.slots=16) ;;
     esac
     app "$gib" "${opts[@]}"; store=$W/store-$mode-$gib; rm -rf "$store"
     t=$(now); timeout 300 "${APP[@]}" "${flag[@]}" --no-checkpoint > /tmp/cold.log 2>&1

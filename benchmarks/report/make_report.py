@@ -20,6 +20,7 @@ import csv
 import glob
 import json
 import os
+import re
 import statistics
 import sys
 
@@ -428,18 +429,27 @@ PEERS = [
 GIB = 1.073741824  # GB per GiB
 
 
+def arena_csvs(d):
+    """The *arena.csv files under d, those of its experiments/ folder (settings tried and left) aside."""
+    return sorted(p for p in glob.glob(os.path.join(d, "**", "*arena.csv"), recursive=True)
+                  if "experiments" not in os.path.relpath(p, d).split(os.sep))
+
+
 def newest_arena_dir():
-    """The newest device/results/<dir> (by name: they start with the date) that holds an arena.csv."""
+    """The device/results/<dir> with arena.csv files whose runs started last (the date line of their logs)."""
     base = os.path.join(ROOT, "device", "results")
-    dirs = sorted({os.path.relpath(p, base).split(os.sep)[0]
-                   for p in glob.glob(os.path.join(base, "*", "**", "*arena.csv"), recursive=True)})
-    return os.path.join(base, dirs[-1]) if dirs else None
+    def started(d):
+        dates = [m.group(1) for log in glob.glob(os.path.join(d, "**", "*gpu-arena-bench.log"), recursive=True)
+                 for m in [re.search(r"^date: (\S+)", open(log, errors="replace").read(), re.M)] if m]
+        return (max(dates) if dates else "", os.path.basename(d))
+    dirs = [d for d in glob.glob(os.path.join(base, "*")) if os.path.isdir(d) and arena_csvs(d)]
+    return max(dirs, key=started) if dirs else None
 
 
 def read_arena(d):
     """Every *arena.csv under d, each row tagged with its run (sub-directory or file prefix)."""
     rows = []
-    for path in sorted(glob.glob(os.path.join(d, "**", "*arena.csv"), recursive=True)):
+    for path in arena_csvs(d):
         sub = os.path.relpath(os.path.dirname(path), d)
         prefix = os.path.basename(path)[:-len("arena.csv")].rstrip("-")
         run = "/".join(x for x in (sub if sub != "." else "", prefix) if x) or "."

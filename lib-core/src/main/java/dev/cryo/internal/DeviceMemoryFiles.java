@@ -23,13 +23,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntFunction;
 import java.util.zip.CRC32C;
-import org.slf4j.Logger;
 
 /**
  * Device memory that Cryo moves itself, in files of the image: copied out through a ring of pinned
@@ -45,7 +42,6 @@ import org.slf4j.Logger;
  * metadata, from which the same plan is computed again.
  */
 public final class DeviceMemoryFiles {
-    private static final Logger LOG = Logs.get(dev.cryo.Checkpointer.class);
 
     /**
      * A range of device memory.
@@ -57,7 +53,13 @@ public final class DeviceMemoryFiles {
     public record Range(int gpu, long address, long bytes) {}
 
     /**
-     * How the pipelines run.
+     * How the pipelines run. The defaults are what filled 16 GiB fastest on the H200 (2026-12-02,
+     * {@code device/results/2026-12-02-h200-small-chunks}): 4 MiB chunks in a ring of 32 (128 MiB)
+     * filled at 34-46 GB/s where 32 MiB chunks in a ring of 16 (512 MiB) ran at 21-23: a chunk just
+     * read is still in the CPU's last-level cache when the GPU copies it, so it crosses main memory
+     * once instead of three times. A larger ring (64), a smaller one (16), 2 MiB chunks, 8 or 16
+     * readers, 8 streams, readers copying from the files mapped, and the files' checksums checked
+     * ahead (while the driver restores) were each measured slower or no faster.
      *
      * @param chunkBytes one ring buffer, one copy, one checksum
      * @param files      files the chunks are spread over
@@ -65,26 +67,36 @@ public final class DeviceMemoryFiles {
      * @param threads    writers (copy out) or readers (fill) per GPU
      * @param streams    copy streams per GPU
      * @param verify     check each chunk's CRC32C when filling
-     * @param mapped     fill from the files mapped and pinned read-only instead of through the ring. On
-     *                   the H200 the ring was the steadier (16 GiB: 16.9-25.5 GB/s; from tmpfs 21.9),
-     *                   the mapped fill faster once (30.7) and slower elsewhere (15.9-19.3; tmpfs 8.7)
-     * @param ahead      in a restored process, read the files through once on {@code threads} threads
-     *                   as soon as it resumes ({@link Ahead}: checksums checked, pages mapped) while
-     *                   the driver restores its own state, then fill from the mapped pages
+     * @param mapped     fill from the files mapped and pinned read-only instead of through the ring.
+     *                   Slower on the H200: pinning the page cache's pages of 16 GiB took 425-865 ms
+     *                   and the copies did not overlap it (16.3-17.3 GB/s in all, 2026-12-02)
      */
     public record Settings(long chunkBytes, int files, int slots, int threads, int streams, boolean verify,
-            boolean mapped, boolean ahead) {
+            boolean mapped) {
         /** The defaults, each overridable by a system property {@code cryo.deviceMemory.<name>}. */
         public static Settings fromSystemProperties() {
             int cores = Runtime.getRuntime().availableProcessors();
-            return new Settings(Long.getLong("cryo.deviceMemory.chunkMiB", 32) << 20,
+            return new Settings(Long.getLong("cryo.deviceMemory.chunkMiB", 4) << 20,
                     Integer.getInteger("cryo.deviceMemory.files", 8),
-                    Integer.getInteger("cryo.deviceMemory.slots", 16),
+                    Integer.getInteger("cryo.deviceMemory.slots", 32),
                     Integer.getInteger("cryo.deviceMemory.threads", Math.max(2, Math.min(12, cores))),
                     Integer.getInteger("cryo.deviceMemory.streams", 4),
                     Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.verify", "true")),
-                    Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.mapped", "false")),
-                    Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.ahead", "true")));
+                    Boolean.parseBoolean(System.getProperty("cryo.deviceMemory.mapped", "false")));
+        }
+
+        /**
+         * These settings for an image whose chunks are {@code bytes} long (an image keeps the chunk
+         * size it was written with): ring buffers of that size, as many as make about the same ring
+         * but never more than {@code slots} (the copies' events are made for that many) and at
+         * least 16 where there are (16 x 32 MiB was the default before 4 MiB).
+         */
+        Settings forChunks(long bytes) {
+            if (bytes == chunkBytes) {
+                return this;
+            }
+            int n = (int) Math.max(Math.min(16, slots), Math.min(slots, slots * chunkBytes / bytes));
+            return new Settings(bytes, files, n, threads, streams, verify, mapped);
         }
     }
 
@@ -243,28 +255,9 @@ public final class DeviceMemoryFiles {
      *
      * @throws IOException naming the file that is missing, short or corrupt
      */
-    public static void load(Layout layout, Path dir, IntFunction<DeviceCopies> copies, Settings settings)
+    public static void load(Layout layout, Path dir, IntFunction<DeviceCopies> copies, Settings wanted)
             throws IOException {
-        load(layout, dir, copies, settings, null);
-    }
-
-    /**
-     * Fills as {@link #load(Layout, Path, IntFunction, Settings)} does; with {@code ahead} (its pass
-     * over the same files started earlier), from the pages it mapped, its checksums awaited at the end.
-     */
-    public static void load(Layout layout, Path dir, IntFunction<DeviceCopies> copies, Settings settings,
-            Ahead ahead) throws IOException {
-        if (ahead != null) {
-            if (!ahead.reads(dir) || ahead.plan.size() != layout.plan().size()) {
-                throw new IllegalArgumentException("the pass ahead read " + ahead.dir + ", not " + dir);
-            }
-            perGpu(ahead.plan, gpuChunks -> fillMapped(gpuChunks, ahead.paths, ahead.maps, null, copies, settings));
-            long t = System.nanoTime();
-            ahead.await();
-            LOG.info("Device memory files read ahead: checksums checked {} ms after the restored process resumed"
-                    + " (the fill waited {} ms for them)", ahead.passMillis(), (System.nanoTime() - t) / 1_000_000);
-            return;
-        }
+        Settings settings = wanted.forChunks(layout.chunkBytes());
         Optional<String> problem = problem(layout, dir);
         if (problem.isPresent()) {
             throw new IOException(problem.get());
@@ -272,18 +265,18 @@ public final class DeviceMemoryFiles {
         List<Chunk> plan = layout.plan();
         int[] crcs = layout.crc32c().stream().mapToInt(Integer::intValue).toArray();
         List<FileChannel> channels = new ArrayList<>();
-        try (Arena arena = Arena.ofShared()) {
+        try {
             for (int f = 0; f < layout.files(); f++) {
                 channels.add(FileChannel.open(file(dir, f), StandardOpenOption.READ));
             }
             List<Path> paths = files(layout, dir);
-            if (settings.mapped()) {
-                MemorySegment[] maps = mapAll(channels, arena);
-                perGpu(plan, gpuChunks -> fillMapped(gpuChunks, paths, maps, settings.verify() ? crcs : null, copies,
-                        settings));
-            } else {
-                perGpu(plan, gpuChunks -> fillThroughRing(gpuChunks, paths, channels, crcs, copies, settings));
-            }
+            perGpu(plan, gpuChunks -> {
+                if (settings.mapped()) {
+                    fillMapped(gpuChunks, paths, channels, crcs, copies, settings);
+                } else {
+                    fillThroughRing(gpuChunks, paths, channels, crcs, copies, settings);
+                }
+            });
         } catch (IOException | RuntimeException e) {
             closeAll(channels, e);
             throw e;
@@ -304,167 +297,11 @@ public final class DeviceMemoryFiles {
         List<Chunk> plan = plan(List.of(new Range(gpu, device, bytes)), settings.chunkBytes(), 1);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             Settings s = new Settings(settings.chunkBytes(), 1, settings.slots(), settings.threads(), settings.streams(),
-                    false, settings.mapped(), settings.ahead());
-            if (s.mapped() && s.ahead()) {
-                // The restore's way, in two timed parts: the pages faulted in first, then registered and copied.
-                try (Ahead a = new Ahead(plan, file.toAbsolutePath().getParent(), List.of(file), List.of(ch), null, s)) {
-                    a.await();
-                    LOG.info("{} mapped and its pages faulted in: {} ms", file, a.passMillis());
-                    fillMapped(plan, List.of(file), a.maps, null, copies, s);
-                }
-            } else if (s.mapped()) {
-                try (Arena arena = Arena.ofShared()) {
-                    fillMapped(plan, List.of(file), mapAll(List.of(ch), arena), null, copies, s);
-                }
+                    false, settings.mapped());
+            if (s.mapped()) {
+                fillMapped(plan, List.of(file), List.of(ch), null, copies, s);
             } else {
                 fillThroughRing(plan, List.of(file), List.of(ch), null, copies, s);
-            }
-        }
-    }
-
-    /** Each of {@code channels} mapped read-only, whole, in {@code arena}; an empty file as an empty segment. */
-    private static MemorySegment[] mapAll(List<FileChannel> channels, Arena arena) throws IOException {
-        MemorySegment[] maps = new MemorySegment[channels.size()];
-        for (int f = 0; f < maps.length; f++) {
-            FileChannel ch = channels.get(f);
-            long size = ch.size();
-            maps[f] = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-        }
-        return maps;
-    }
-
-    /**
-     * The device memory files of an image mapped read-only and read through once on background
-     * threads, started as soon as a restored process resumes: the pass needs no GPU, so it runs
-     * while the driver restores its own state (~0.4 s on the H200), checks every chunk's CRC32C, and
-     * leaves the files' pages mapped in this process, which the fill then pins and copies from
-     * directly, with no copy through a ring. Without checksums (an app's own file) it only faults
-     * the pages in.
-     */
-    public static final class Ahead implements AutoCloseable {
-        private final Path dir;
-        private final List<Chunk> plan;
-        private final List<Path> paths;
-        private final Arena arena = Arena.ofShared();
-        private final MemorySegment[] maps;
-        private final ExecutorService pool;
-        private final List<Future<?>> passes = new ArrayList<>();
-        private final AtomicBoolean stop = new AtomicBoolean();
-        private final long started = System.nanoTime();
-        private final AtomicLong lastEnded = new AtomicLong();
-
-        private Ahead(List<Chunk> plan, Path dir, List<Path> paths, List<FileChannel> channels, int[] crcs, Settings s)
-                throws IOException {
-            this.dir = dir;
-            this.plan = plan;
-            this.paths = paths;
-            try {
-                maps = mapAll(channels, arena);
-            } catch (IOException | RuntimeException e) {
-                arena.close();
-                throw e;
-            }
-            pool = Executors.newFixedThreadPool(s.threads(), Thread.ofPlatform().name("cryo-device-memory-ahead")
-                    .daemon().factory());
-            // In the order the fill pins them (file by file), so that the first pieces are ready first.
-            List<Chunk> order = new ArrayList<>(plan);
-            order.sort(java.util.Comparator.comparingInt(Chunk::file).thenComparingLong(Chunk::offset));
-            for (Chunk c : order) {
-                passes.add(pool.submit(() -> {
-                    pass(c, crcs);
-                    lastEnded.accumulateAndGet(System.nanoTime(), Math::max);
-                    return null;
-                }));
-            }
-            pool.shutdown();
-        }
-
-        /**
-         * Starts the pass over the files of {@code layout} in {@code dir}.
-         *
-         * @throws IOException a file missing or of the wrong size, named (as {@link #problem} says)
-         */
-        public static Ahead start(Layout layout, Path dir, Settings s) throws IOException {
-            Optional<String> problem = problem(layout, dir);
-            if (problem.isPresent()) {
-                throw new IOException(problem.get());
-            }
-            List<FileChannel> channels = new ArrayList<>();
-            try {
-                for (int f = 0; f < layout.files(); f++) {
-                    channels.add(FileChannel.open(file(dir, f), StandardOpenOption.READ));
-                }
-                return new Ahead(layout.plan(), dir, files(layout, dir), channels,
-                        layout.crc32c().stream().mapToInt(Integer::intValue).toArray(), s);
-            } finally {
-                closeAll(channels, null); // the mappings outlive their channels
-            }
-        }
-
-        private void pass(Chunk c, int[] crcs) throws IOException {
-            MemorySegment data = maps[c.file()].asSlice(c.offset(), c.length());
-            if (crcs == null) {
-                long from = data.address() / PAGE * PAGE;
-                try {
-                    LibC.madvise(from, data.address() + data.byteSize() - from, LibC.MADV_POPULATE_READ);
-                } catch (RuntimeException e) {
-                    // a kernel before 5.14: the pages fault in when pinned
-                }
-                return;
-            }
-            CRC32C crc = new CRC32C();
-            for (long off = 0; off < data.byteSize(); off += SLICE) {
-                if (stop.get()) {
-                    return;
-                }
-                crc.update(data.asSlice(off, Math.min(SLICE, data.byteSize() - off)).asByteBuffer());
-            }
-            compare(c, (int) crc.getValue(), crcs, paths);
-        }
-
-        /** Waits for the pass to end; the first corrupt chunk is thrown, named. */
-        void await() throws IOException {
-            try {
-                for (Future<?> p : passes) {
-                    p.get();
-                }
-            } catch (java.util.concurrent.ExecutionException e) {
-                rethrow(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while checking the device memory files in " + dir, e);
-            }
-        }
-
-        /** Whether it reads the files in {@code dir}. */
-        public boolean reads(Path dir) {
-            return this.dir.equals(dir);
-        }
-
-        /** Milliseconds from the start until the pass ended (so far, while it runs). */
-        long passMillis() {
-            long end = lastEnded.get();
-            return ((end == 0 ? System.nanoTime() : end) - started) / 1_000_000;
-        }
-
-        /** Stops the pass and unmaps the files, once no thread of the pass touches them. */
-        @Override
-        public void close() {
-            stop.set(true);
-            passes.forEach(p -> p.cancel(false));
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    if (pool.awaitTermination(1, TimeUnit.MINUTES)) {
-                        break;
-                    }
-                } catch (InterruptedException e) {
-                    interrupted = true; // the mappings must outlive every read of them
-                }
-            }
-            arena.close();
-            if (interrupted) {
-                Thread.currentThread().interrupt();
             }
         }
     }
@@ -813,37 +650,35 @@ public final class DeviceMemoryFiles {
      * next pieces are registered. Checksums are checked by other threads meanwhile.
      */
     @SuppressWarnings("restricted")
-    private static void fillMapped(List<Chunk> chunks, List<Path> paths, MemorySegment[] maps, int[] verify,
+    private static void fillMapped(List<Chunk> chunks, List<Path> paths, List<FileChannel> channels, int[] crcs,
             IntFunction<DeviceCopies> factory, Settings s) throws IOException {
-        long begun = System.nanoTime();
-        AtomicLong pinning = new AtomicLong();
-        long waited = 0;
+        int[] verify = s.verify() ? crcs : null;
         ExecutorService helpers = Executors.newFixedThreadPool(s.threads(),
                 Thread.ofPlatform().name("cryo-device-memory-check").daemon().factory());
-        int pinners = Integer.getInteger("cryo.deviceMemory.registerThreads", 2);
-        ExecutorService registrars = Executors.newFixedThreadPool(pinners,
-                Thread.ofPlatform().name("cryo-device-memory-register").daemon().factory());
+        ExecutorService registrars = Executors.newFixedThreadPool(Integer.getInteger("cryo.deviceMemory.registerThreads",
+                2), Thread.ofPlatform().name("cryo-device-memory-register").daemon().factory());
         List<Future<?>> checks = new ArrayList<>();
         List<Future<MemorySegment>> registered = new ArrayList<>();
-        try (DeviceCopies copies = factory.apply(chunks.get(0).gpu())) {
-            List<Piece> pieces = pieces(chunks, Long.getLong("cryo.deviceMemory.pieceMiB", 1024) << 20);
+        try (DeviceCopies copies = factory.apply(chunks.get(0).gpu()); Arena arena = Arena.ofShared()) {
             try {
+                MemorySegment[] maps = new MemorySegment[channels.size()];
+                List<Piece> pieces = pieces(chunks, Long.getLong("cryo.deviceMemory.pieceMiB", 1024) << 20);
                 for (Piece p : pieces) {
+                    if (maps[p.file()] == null) {
+                        FileChannel ch = channels.get(p.file());
+                        maps[p.file()] = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+                    }
                     // The mapping covers whole pages: a piece ending inside the last one is pinned to its end.
                     MemorySegment range = MemorySegment.ofAddress(maps[p.file()].address() + p.offset())
                             .reinterpret((p.length() + PAGE - 1) / PAGE * PAGE);
                     registered.add(registrars.submit(() -> {
-                        long t = System.nanoTime();
                         copies.attach();
                         copies.pin(range, true);
-                        pinning.addAndGet(System.nanoTime() - t);
                         return range;
                     }));
                 }
                 for (int i = 0; i < pieces.size(); i++) {
-                    long t = System.nanoTime();
                     registered.get(i).get();
-                    waited += System.nanoTime() - t;
                     for (Chunk c : pieces.get(i).chunks()) {
                         MemorySegment data = maps[c.file()].asSlice(c.offset(), c.length());
                         copies.toDevice(data, c.device(), c.index() % s.slots());
@@ -855,17 +690,10 @@ public final class DeviceMemoryFiles {
                         }
                     }
                 }
-                long t = System.nanoTime();
                 copies.awaitAll();
-                long drained = System.nanoTime() - t;
                 for (Future<?> check : checks) {
                     check.get();
                 }
-                // Where a mapped fill's time goes, for the benchmarks: pinning the pages, or the copies.
-                LOG.info("Device memory filled from mapped files on GPU {}: {} pieces pinned in {} ms on {} threads,"
-                        + " the copies waited {} ms for pins and {} ms at the end; {} ms in all", chunks.get(0).gpu(),
-                        pieces.size(), pinning.get() / 1_000_000, pinners, waited / 1_000_000, drained / 1_000_000,
-                        (System.nanoTime() - begun) / 1_000_000);
             } catch (java.util.concurrent.ExecutionException e) {
                 rethrow(e.getCause());
             } catch (InterruptedException e) {

@@ -282,7 +282,6 @@ public final class DeviceMemoryRegistry {
     public static final class Move {
         private final List<Allocation> memory;
         private DeviceMemoryFiles.Layout layout = DeviceMemoryFiles.Layout.NONE;
-        private DeviceMemoryFiles.Ahead ahead; // the restored process's pass over the files, until the fill
 
         private Move(List<Allocation> memory) {
             this.memory = memory;
@@ -294,9 +293,8 @@ public final class DeviceMemoryRegistry {
             return new Move(List.copyOf(LIVE));
         }
 
-        /** Lets allocations and frees go on; a pass ahead that no fill used is stopped. */
+        /** Lets allocations and frees go on. */
         public void end() {
-            closeAhead();
             if (LOCK.isHeldByCurrentThread()) {
                 LOCK.unlock();
             }
@@ -361,37 +359,8 @@ public final class DeviceMemoryRegistry {
                     a.map();
                 }
             }
-            DeviceMemoryFiles.Ahead started = ahead != null && ahead.reads(dir) ? ahead : null;
-            try {
-                DeviceMemoryFiles.load(layout, dir, call("fill device memory", Backend::copies),
-                        DeviceMemoryFiles.Settings.fromSystemProperties(), started);
-            } finally {
-                closeAhead();
-            }
-        }
-
-        /**
-         * In a restored process, before the GPU state is back: starts reading the files in
-         * {@code dir} ahead ({@link DeviceMemoryFiles.Ahead}), for the fill that follows. Does
-         * nothing when the settings say not to; a file missing or short is left for the fill to name.
-         */
-        public void readAhead(Path dir) {
-            DeviceMemoryFiles.Settings s = DeviceMemoryFiles.Settings.fromSystemProperties();
-            if (layout.isEmpty() || !s.ahead() || ahead != null) {
-                return;
-            }
-            try {
-                ahead = DeviceMemoryFiles.Ahead.start(layout, dir, s);
-            } catch (IOException | RuntimeException e) {
-                ahead = null; // the fill checks the files again and says what is wrong
-            }
-        }
-
-        private void closeAhead() {
-            if (ahead != null) {
-                ahead.close();
-                ahead = null;
-            }
+            DeviceMemoryFiles.load(layout, dir, call("fill device memory", Backend::copies),
+                    DeviceMemoryFiles.Settings.fromSystemProperties());
         }
     }
 }

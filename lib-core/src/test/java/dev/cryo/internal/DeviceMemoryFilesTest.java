@@ -135,7 +135,7 @@ class DeviceMemoryFilesTest {
     }
 
     private static DeviceMemoryFiles.Settings settings(boolean mapped) {
-        return new DeviceMemoryFiles.Settings(CHUNK, 3, 4, 3, 2, true, mapped, true);
+        return new DeviceMemoryFiles.Settings(CHUNK, 3, 4, 3, 2, true, mapped);
     }
 
     private MemorySegment device(long bytes, long seed) {
@@ -173,6 +173,21 @@ class DeviceMemoryFilesTest {
         return Arena.ofAuto().allocate(m.byteSize()).copyFrom(m);
     }
 
+    /** Zeroes the "device" memory of {@code s}, fills it with {@code fill}, and checks it against {@code originals}. */
+    private static void refilled(Setup s, List<MemorySegment> originals, String how, IoAction fill) throws IOException {
+        List<MemorySegment> device = List.of(s.a(), s.b(), s.c());
+        device.forEach(m -> m.fill((byte) 0));
+        fill.run();
+        for (int i = 0; i < device.size(); i++) {
+            assertEquals(-1, originals.get(i).mismatch(device.get(i)), how);
+        }
+    }
+
+    @FunctionalInterface
+    private interface IoAction {
+        void run() throws IOException;
+    }
+
     @Test
     @DisplayName("copied out and filled back, through the ring and from mapped files, bit for bit")
     void roundTrip() throws IOException {
@@ -188,23 +203,26 @@ class DeviceMemoryFilesTest {
         assertEquals(s.a().byteSize() + s.b().byteSize() + s.c().byteSize(), total);
         assertTrue(DeviceMemoryFiles.problem(meta, dir).isEmpty());
         for (boolean mapped : new boolean[] {false, true}) {
-            s.a().fill((byte) 0);
-            s.b().fill((byte) 0);
-            s.c().fill((byte) 0);
-            DeviceMemoryFiles.load(meta, dir, copies(), settings(mapped));
-            assertEquals(-1, originals.get(0).mismatch(s.a()), "mapped=" + mapped);
-            assertEquals(-1, originals.get(1).mismatch(s.b()), "mapped=" + mapped);
-            assertEquals(-1, originals.get(2).mismatch(s.c()), "mapped=" + mapped);
+            refilled(s, originals, "mapped=" + mapped, () -> DeviceMemoryFiles.load(meta, dir, copies(), settings(mapped)));
         }
-        s.a().fill((byte) 0);
-        s.b().fill((byte) 0);
-        s.c().fill((byte) 0);
-        try (DeviceMemoryFiles.Ahead ahead = DeviceMemoryFiles.Ahead.start(meta, dir, settings(false))) {
-            DeviceMemoryFiles.load(meta, dir, copies(), settings(false), ahead);
+    }
+
+    @Test
+    @DisplayName("an image written with other chunks than the settings' (an older image): filled bit for bit")
+    void otherChunks() throws IOException {
+        Setup s = setup();
+        List<MemorySegment> originals = List.of(copyOf(s.a()), copyOf(s.b()), copyOf(s.c()));
+        DeviceMemoryFiles.Layout meta = DeviceMemoryFiles.save(s.ranges(), dir, copies(), settings(false));
+        for (long chunk : new long[] {CHUNK / 4, CHUNK * 4}) {
+            refilled(s, originals, "settings' chunk " + chunk, () -> DeviceMemoryFiles.load(meta, dir, copies(),
+                    new DeviceMemoryFiles.Settings(chunk, 3, 4, 3, 2, true, false)));
         }
-        assertEquals(-1, originals.get(0).mismatch(s.a()), "read ahead");
-        assertEquals(-1, originals.get(1).mismatch(s.b()), "read ahead");
-        assertEquals(-1, originals.get(2).mismatch(s.c()), "read ahead");
+        DeviceMemoryFiles.Settings now = new DeviceMemoryFiles.Settings(4L << 20, 8, 32, 12, 4, true, false);
+        DeviceMemoryFiles.Settings forOld = now.forChunks(32L << 20);
+        assertEquals(32L << 20, forOld.chunkBytes());
+        assertEquals(16, forOld.slots(), "an image of 32 MiB chunks: the ring of before, 16 x 32 MiB");
+        assertEquals(16, new DeviceMemoryFiles.Settings(32L << 20, 8, 16, 12, 4, true, false).forChunks(4L << 20)
+                .slots(), "never more buffers than the settings' slots");
     }
 
     @Test
@@ -226,12 +244,6 @@ class DeviceMemoryFilesTest {
             assertTrue(e.getMessage().contains("device-memory-1.bin is corrupt") && e.getMessage().contains("offset "
                     + CHUNK), e.getMessage());
         }
-        try (DeviceMemoryFiles.Ahead ahead = DeviceMemoryFiles.Ahead.start(meta, dir, settings(false))) {
-            IOException e = assertThrows(IOException.class, () -> DeviceMemoryFiles.load(meta, dir, copies(),
-                    settings(false), ahead));
-            assertTrue(e.getMessage().contains("device-memory-1.bin is corrupt") && e.getMessage().contains("offset "
-                    + CHUNK), "read ahead: " + e.getMessage());
-        }
     }
 
     @Test
@@ -249,9 +261,6 @@ class DeviceMemoryFilesTest {
         IOException e = assertThrows(IOException.class, () -> DeviceMemoryFiles.load(meta, dir, copies(), settings(false)));
         assertEquals(problem, e.getMessage());
         assertEquals(before, made.size(), "no pipeline was started");
-        IOException ahead = assertThrows(IOException.class, () -> DeviceMemoryFiles.Ahead.start(meta, dir,
-                settings(false)));
-        assertEquals(problem, ahead.getMessage(), "the pass ahead names it too, before mapping anything");
         Files.delete(f2);
         assertTrue(DeviceMemoryFiles.problem(meta, dir).orElseThrow().contains("device-memory-2.bin is missing"));
     }

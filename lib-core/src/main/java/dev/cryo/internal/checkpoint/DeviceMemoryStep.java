@@ -44,13 +44,6 @@ record DeviceMemoryStep(Path tmp, Failures failures) implements Step<DeviceMemor
         }
 
         @Override
-        public void restoreAhead(Resumption r) {
-            if (!move.isEmpty() && move.released()) {
-                move.readAhead(r.outcome().image().orElseThrow());
-            }
-        }
-
-        @Override
         public void afterRestore(Resumption r) {
             fill(r, r.outcome().image().orElseThrow(), "deviceMemory", "The device memory of image "
                     + r.outcome().imageId().orElse("?") + " could not be filled");

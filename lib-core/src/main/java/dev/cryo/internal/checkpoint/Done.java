@@ -18,11 +18,4 @@ interface Done {
 
     /** In a process restored from the image. */
     default void afterRestore(Resumption r) throws Exception {}
-
-    /**
-     * In a process restored from the image, before any step's {@code afterRestore}: starts, in the
-     * background, work that needs nothing restored yet (reading files ahead), so that it overlaps
-     * the restore of the steps after this one. Must not block.
-     */
-    default void restoreAhead(Resumption r) throws Exception {}
 }

@@ -60,13 +60,9 @@ final class Sequence {
         return each(new Resumption(outcome, millis), Done::afterDump);
     }
 
-    /**
-     * In a restored copy: every step's {@code restoreAhead}, then every step's {@code afterRestore},
-     * last first, timed into {@code restoreMillis}.
-     */
+    /** In a restored copy: every step's {@code afterRestore}, last first, timed into {@code restoreMillis}. */
     Resumption afterRestore(CheckpointOutcome outcome, Map<String, Long> restoreMillis) {
-        Resumption r = new Resumption(outcome, restoreMillis);
-        return each(each(r, Done::restoreAhead), Done::afterRestore);
+        return each(new Resumption(outcome, restoreMillis), Done::afterRestore);
     }
 
     /** One hook of a {@link Done}. */

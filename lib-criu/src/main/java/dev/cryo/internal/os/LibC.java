@@ -72,8 +72,6 @@ public final class LibC {
     public static final int MADV_DONTNEED = 4;
     /** madvise: back this range with transparent huge pages where the kernel allows it. */
     public static final int MADV_HUGEPAGE = 14;
-    /** madvise: fault the range's pages in now, readable (Linux 5.14+; EINVAL before). */
-    public static final int MADV_POPULATE_READ = 22;
     // glibc only; absent with other C libraries, then mallocTrim() does nothing.
     private static final NativeLibrary.Function malloc_trim = LIBC.function("malloc_trim", "glibc",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
