@@ -14,9 +14,9 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -147,7 +147,8 @@ class DeviceMemoryFilesTest {
         return m;
     }
 
-    private final List<HostCopies> made = new ArrayList<>();
+    // Added to from each GPU's pipeline thread at once.
+    private final List<HostCopies> made = new CopyOnWriteArrayList<>();
 
     private IntFunction<DeviceCopies> copies() {
         return g -> {
