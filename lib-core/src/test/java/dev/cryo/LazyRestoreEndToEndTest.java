@@ -134,12 +134,7 @@ class LazyRestoreEndToEndTest {
             Thread.sleep(5);
         }
         boolean allInAlready = Files.readString(err).contains("all pages in memory");
-        // The launcher and the restored app still write into the image now and then (its restores.log):
-        // a file made between the walk and the rmdir leaves the directory, so remove it until it is gone.
-        for (int i = 0; i < 100 && Files.exists(image); i++) {
-            dev.cryo.internal.ImageStore.deleteTree(image);
-            Thread.sleep(Files.exists(image) ? 20 : 0);
-        }
+        dev.cryo.internal.ImageStore.deleteTree(image);
         assertFalse(Files.exists(image));
         Result r = ChildJvm.finish(launcher, dir, "removed");
         org.junit.jupiter.api.Assumptions.assumeFalse(allInAlready,

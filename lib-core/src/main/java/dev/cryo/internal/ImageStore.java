@@ -357,10 +357,18 @@ public final class ImageStore {
         return files;
     }
 
+    /**
+     * Removes {@code dir} and everything in it, best effort. A file made in it meanwhile (a restore
+     * appending to an image's restores.log) keeps the directory from going, so the walk is made again
+     * while the directory is still there, a few times.
+     */
     public static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
+        for (int attempt = 0; attempt < 5 && Files.exists(dir); attempt++) {
+            deleteTreeOnce(dir);
         }
+    }
+
+    private static void deleteTreeOnce(Path dir) {
         try {
             Files.walkFileTree(dir, new SimpleFileVisitor<>() {
                 @Override
