@@ -4,33 +4,20 @@
 # demo's SlowStartService image N times each way, alternating, in one run, and prints the median
 # time from starting bin/cryo to the app's first answer, the launcher's phases, and the ratio.
 # Usage: benchmarks/scripts/launcher-aot.sh [N]   (results also written under benchmarks/results/)
-set -euo pipefail
-root=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
-cd "$root"
-. bin/env.sh
-cryo_find_jdk
+. "$(dirname "$(readlink -f "$0")")/demo-restores.sh"
 n=${1:-10}
-cryo_launcher_java "$root"
-[ -f "$CRYO_LAUNCHER_AOT" ] || bash bin/train-launcher-aot
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-app=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
-     dev.cryo.samples.SlowStartService --queries 1)
 bin/cryo run --image "$work/images" -- "${app[@]}" > "$work/first.log" 2>&1
-now() { date +%s%3N; }
 run() { # $1: label; env decides the launcher
-  local t log=$work/$1.log
-  t=$(now); bin/cryo run --image "$work/images" -- "${app[@]}" > "$log" 2>&1
-  grep -q "CRYO RESTORED" "$log" || { echo "not restored:"; cat "$log"; exit 1; }
-  echo $(( $(sed -n 's/^CRYO-TIME first_answer_epoch_ms=//p' "$log") - t )) >> "$work/$1.ms"
+  local ms log=$work/$1.log
+  ms=$(timed_restore "$log")
+  echo "$ms" >> "$work/$1.ms"
   sed -n 's/^cryo: restore timing (ms): //p' "$log" >> "$work/$1.phases"
 }
 for i in $(seq "$n"); do
   CRYO_NO_AOT=1 run without
   run with
 done
-median() { sort -n "$1" | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-a=$(median "$work/without.ms"); b=$(median "$work/with.ms")
+a=$(median < "$work/without.ms"); b=$(median < "$work/with.ms")
 out=benchmarks/results/launcher-aot-$(date -u +%Y%m%dT%H%MZ).txt
 mkdir -p benchmarks/results
 {

@@ -4,19 +4,9 @@
 # the median of each phase of the `restore timing (ms)` line and of the total, with `uptime`.
 # Usage: [EXTRA=K] [OUT=DIR] benchmarks/scripts/launcher-phases.sh [N] [LABEL]   (writes DIR/LABEL.txt)
 # Run it on two builds in the same hour (before/after a change) for a comparison.
-set -euo pipefail
-root=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
-cd "$root"
-. bin/env.sh
-cryo_find_jdk
+. "$(dirname "$(readlink -f "$0")")/demo-restores.sh"
 n=${1:-10}
 label=${2:-run}
-cryo_launcher_java "$root"
-[ -f "$CRYO_LAUNCHER_AOT" ] && [ "$CRYO_LAUNCHER_AOT" -nt lib-core/target/cryo-core.jar ] || bash bin/train-launcher-aot
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-app=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "samples/target/cryo-samples.jar:samples/target/lib/*"
-     dev.cryo.samples.SlowStartService --queries 1)
 # EXTRA=K: K older images of other command lines in the store first (a store used by several
 # builds), which a choice that reads every image's metadata pays for.
 for k in $(seq "${EXTRA:-0}"); do
@@ -25,20 +15,17 @@ for k in $(seq "${EXTRA:-0}"); do
   sleep 1 # image ids are by the second
 done
 bin/cryo run --image "$work/images" -- "${app[@]}" > "$work/first.log" 2>&1
-now() { date +%s%3N; }
 load() { uptime 2>/dev/null || echo "load average: $(cut -d" " -f1-3 /proc/loadavg)"; }
 load_before=$(load)
 for i in $(seq "$n"); do
   log=$work/restore-$i.log
-  t=$(now); bin/cryo run --image "$work/images" -- "${app[@]}" > "$log" 2>&1
-  grep -q "CRYO RESTORED" "$log" || { echo "not restored:"; cat "$log"; exit 1; }
-  echo $(( $(sed -n 's/^CRYO-TIME first_answer_epoch_ms=//p' "$log") - t )) >> "$work/total.ms"
+  ms=$(timed_restore "$log")
+  echo "$ms" >> "$work/total.ms"
   # wrapper=3 jvmStart=80 {buildKey=20, chooseImage=11, ...} mode=eager ... -> one "name value" a line
   sed -n 's/^cryo: restore timing (ms): //p' "$log" | tr -d '{},' | tr ' ' '\n' | grep '=[0-9]*$' \
     | tr '=' ' ' >> "$work/phases"
 done
 load_after=$(load)
-median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 {
   echo "# $label: launcher phases (ms, medians of $n restores of SlowStartService; ${EXTRA:-0} other images in the store), $(git rev-parse --short HEAD 2>/dev/null || echo "?")"
   echo "load before: $load_before"
