@@ -7,6 +7,7 @@ module dev.cryo {
     requires dev.cryo.cuda;
     requires org.slf4j;
     uses org.slf4j.spi.SLF4JServiceProvider; // Logs looks for a provider before starting SLF4J
+    requires jdk.management; // the heap free ratios, lowered for the GC before a dump (CollectGarbageStep)
     requires jdk.attach; // cryo checkpoint PID loads Cryo's agent into a running JVM
     requires jdk.unsupported; // sun.misc.Signal: the launcher passes SIGTERM/SIGINT on to the app
 

@@ -19,7 +19,8 @@ import java.util.HexFormat;
  * <p>Arguments: {@code --entries N} table size; {@code --exit-after} exit after the checkpoint;
  * {@code --fail-before NAME} that resource throws in beforeCheckpoint; {@code --fail-after NAME}
  * throws in afterRestore; {@code --image DIR} image directory option; {@code --linger-ms N} stay
- * alive that long after the checkpoint, or until {@code --linger-until FILE} exists; {@code --ballast-mb N} extra live heap (a slower dump).
+ * alive that long after the checkpoint, or until {@code --linger-until FILE} exists; {@code --ballast-mb N} extra live heap (a slower dump);
+ * {@code --garbage-mb N} that much heap allocated, all live at once, and dropped before the checkpoint (the heap grows, then holds that much free space).
  */
 public final class StatefulApp {
     private static long[] table;
@@ -33,6 +34,7 @@ public final class StatefulApp {
         Path image = null;
         long lingerMs = 0;
         int ballastMb = 0;
+        int garbageMb = 0;
         Path lingerUntil = null;
         boolean crashWhenRestored = false;
         for (int i = 0; i < args.length; i++) {
@@ -44,6 +46,7 @@ public final class StatefulApp {
                 case "--image" -> image = Path.of(args[++i]);
                 case "--linger-ms" -> lingerMs = Long.parseLong(args[++i]);
                 case "--ballast-mb" -> ballastMb = Integer.parseInt(args[++i]);
+                case "--garbage-mb" -> garbageMb = Integer.parseInt(args[++i]);
                 case "--linger-until" -> lingerUntil = Path.of(args[++i]);
                 case "--crash-when-restored" -> crashWhenRestored = true;
                 default -> throw new IllegalArgumentException(args[i]);
@@ -63,6 +66,14 @@ public final class StatefulApp {
             ballast[i] = new byte[1 << 20];
             java.util.Arrays.fill(ballast[i], (byte) i);
         }
+        long garbageSum = 0;
+        byte[][] garbage = new byte[garbageMb][]; // all live at once, so that the heap grows to hold them
+        for (int i = 0; i < garbageMb; i++) {
+            garbage[i] = new byte[1 << 20];
+            java.util.Arrays.fill(garbage[i], (byte) i);
+            garbageSum += garbage[i][i];
+        }
+        garbage = null; // free space in the heap from here on
         String hash = hash(table);
         System.out.println("STATE entries=" + entries + " hash=" + hash + " pid=" + ProcessHandle.current().pid()
                 + " built_ms=" + (System.nanoTime() - t0) / 1_000_000);
@@ -102,6 +113,7 @@ public final class StatefulApp {
             CheckpointOutcome outcome = Checkpointer.checkpointNow(options.build());
             System.out.println("OUTCOME " + outcome.kind() + " " + outcome.imageId().orElse("-") + " pid="
                     + ProcessHandle.current().pid());
+            System.out.println("HEAP-FREE-RATIOS " + heapFreeRatios() + " garbage=" + garbageSum);
             if (crashWhenRestored && outcome.kind() == CheckpointOutcome.Kind.RESTORED) {
                 // What a restore into broken state looks like from outside: death by SIGABRT.
                 System.out.flush();
@@ -124,6 +136,12 @@ public final class StatefulApp {
         }
         System.out.println("DONE");
         System.exit(status);
+    }
+
+    /** The collector's MinHeapFreeRatio and MaxHeapFreeRatio, as {@code min=N max=N}. */
+    private static String heapFreeRatios() {
+        var vm = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+        return "min=" + vm.getVMOption("MinHeapFreeRatio").getValue() + " max=" + vm.getVMOption("MaxHeapFreeRatio").getValue();
     }
 
     private static boolean ballastOk() {
