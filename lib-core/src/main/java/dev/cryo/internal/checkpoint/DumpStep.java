@@ -13,6 +13,7 @@ import dev.cryo.internal.criu.CriuException;
 import dev.cryo.internal.criu.CriuRequest;
 import dev.cryo.internal.criu.CriuRequest.DumpResult;
 import dev.cryo.internal.criu.LibCriu;
+import dev.cryo.internal.os.LibC;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,6 +52,9 @@ record DumpStep(LibCriu criu, ImageStore store, Path tmp, CheckpointOptions opti
         DumpResult result = null;
         TerminalStdio terminal = null;
         DumpWatcher watcher = startWatcher();
+        // What a restored copy calls first, bound here: in each copy it would cost tens of ms.
+        LibC.prepareRestoredCopyCalls();
+        criu.prepareRestoredCopyCalls();
         try (CriuRequest request = criu.newRequest()) {
             request.imagesDirectory(tmp)
                     .log(LOG_NAME, options.criuLogLevel())

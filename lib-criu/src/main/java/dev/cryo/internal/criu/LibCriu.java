@@ -137,6 +137,19 @@ public final class LibCriu {
         }
     }
 
+    /**
+     * Makes and frees one request, so that {@code criu_local_free_opts}, which a self-dump first
+     * calls after CRIU returns, is bound before the dump: a restored copy then does not bind it
+     * (a fresh JVM's cost, on its way to its first answer). Failures are left for the real request.
+     */
+    public void prepareRestoredCopyCalls() {
+        try (CriuRequest request = newRequest()) {
+            request.shellJob(true);
+        } catch (RuntimeException e) {
+            // the real request says what is wrong
+        }
+    }
+
     /** Where this libcriu and its criu binary were found. */
     public CriuLocation location() {
         return location;

@@ -37,4 +37,21 @@ class LibCTest {
         assertEquals("open", e.function());
         assertFalse(LibC.kill(Integer.MAX_VALUE, 0), "no such process: false, not an exception");
     }
+
+    @Test
+    @DisplayName("preparing a restored copy's calls before a dump changes nothing: the same descriptors, stdin the same file")
+    void restoredCopyCallsAreHarmless() throws Exception {
+        Path fds = Path.of("/proc/self/fd");
+        String stdin = Files.readSymbolicLink(fds.resolve("0")).toString();
+        long open;
+        try (var list = Files.list(fds)) {
+            open = list.count();
+        }
+        LibC.prepareRestoredCopyCalls();
+        LibC.prepareRestoredCopyCalls();
+        try (var list = Files.list(fds)) {
+            assertEquals(open, list.count(), "no descriptor left open");
+        }
+        assertEquals(stdin, Files.readSymbolicLink(fds.resolve("0")).toString());
+    }
 }
