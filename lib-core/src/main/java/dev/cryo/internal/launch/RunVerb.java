@@ -52,6 +52,8 @@ final class RunVerb implements Verb {
     static final int KEEP_BAD = 2;
     /** Signals of which a restored app that dies marks its image bad: a crash, not a stop. */
     private static final Set<Integer> CRASH_SIGNALS = Set.of(4, 6, 7, 8, 11); // ILL ABRT BUS FPE SEGV
+    /** Up to this many cores, the native bindings are prepared after the guess, on its thread (see prepareAhead). */
+    private static final int CORES_FOR_OWN_BINDING_THREADS = 2;
     private final SignalRelay signals = new SignalRelay();
 
     private Console console;
@@ -150,10 +152,21 @@ final class RunVerb implements Verb {
      * that image's contents against its manifest (the newest image, not marked bad, of this
      * command line and working directory: the one chosen unless the build changed), then binding
      * libc's and libcriu's functions and running the harmless ones once (their first calls cost a
-     * fresh JVM over 100 ms). It only reads: the choice, every check and every message stay the
-     * restore's own ({@link #contentCheck}); a guess that was not chosen is cancelled.
+     * fresh JVM tens of milliseconds per kind of call). It only reads: the choice, every check and
+     * every message stay the restore's own ({@link #contentCheck}); a guess that was not chosen is
+     * cancelled.
+     *
+     * <p>With more than {@link #CORES_FOR_OWN_BINDING_THREADS} cores, libc and libcriu are bound on
+     * threads of their own from the start instead: after the store listing they came too late and
+     * the main thread bound them itself. On fewer cores those threads only take the CPU from the
+     * build key and the content check (measured on 2 cores: no faster), so there they stay last.
      */
     private void prepareAhead(Path cwd) {
+        boolean ownThreads = Runtime.getRuntime().availableProcessors() > CORES_FOR_OWN_BINDING_THREADS;
+        if (ownThreads) {
+            Thread.ofPlatform().daemon().name("cryo-prepare-libcriu").start(RunVerb::prepareLibCriu);
+            Thread.ofPlatform().daemon().name("cryo-prepare-libc").start(LibC::prepareRestoreCalls);
+        }
         Thread.ofPlatform().daemon().name("cryo-prepare-restore").start(() -> {
             try {
                 ImageStore images = new ImageStore(store);
@@ -174,13 +187,19 @@ final class RunVerb implements Verb {
             } catch (RuntimeException e) {
                 // the restore lists the store itself and says what is wrong
             }
-            try {
+            if (!ownThreads) {
                 LibC.prepareRestoreCalls();
-                LibCriu.load(CriuLocation.resolve(null, null)).prepareRestoreCalls();
-            } catch (RuntimeException e) {
-                // the restore loads it again and says why it cannot
+                prepareLibCriu();
             }
         });
+    }
+
+    private static void prepareLibCriu() {
+        try {
+            LibCriu.load(CriuLocation.resolve(null, null)).prepareRestoreCalls();
+        } catch (RuntimeException e) {
+            // the restore loads it again and says why it cannot
+        }
     }
 
     /** The content check of {@code image}: the one {@link #prepareAhead} started when it guessed this image, else a new one. */
