@@ -16,10 +16,11 @@ now() { date +%s%3N; }
 
 # Restores the demo from $work/images with its output in $1 (the environment chooses the launcher)
 # and prints the milliseconds from starting bin/cryo to the app's first answer; fails when it was not
-# restored. Call it as ms=$(timed_restore LOG), so that a failure stops the script.
+# restored. Call it as ms=$(timed_restore LOG), so that a failure stops the script. RESTORE_MODE=eager|lazy
+# passes --restore-mode (unset: the launcher chooses).
 timed_restore() {
   local t log=$1
-  t=$(now); bin/cryo run --image "$work/images" -- "${app[@]}" > "$log" 2>&1
+  t=$(now); bin/cryo run ${RESTORE_MODE:+--restore-mode "$RESTORE_MODE"} --image "$work/images" -- "${app[@]}" > "$log" 2>&1
   grep -q "CRYO RESTORED" "$log" || { echo "not restored:" >&2; cat "$log" >&2; return 1; }
   echo $(( $(sed -n 's/^CRYO-TIME first_answer_epoch_ms=//p' "$log") - t ))
 }

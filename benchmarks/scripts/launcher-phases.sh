@@ -2,7 +2,8 @@
 # The launcher's phases before CRIU starts, on a restore of the demo's SlowStartService: one
 # checkpoint, then N restores, each timed from starting bin/cryo to the app's first answer; prints
 # the median of each phase of the `restore timing (ms)` line and of the total, with `uptime`.
-# Usage: [EXTRA=K] [OUT=DIR] benchmarks/scripts/launcher-phases.sh [N] [LABEL]   (writes DIR/LABEL.txt)
+# Usage: [EXTRA=K] [RESTORE_MODE=eager|lazy] [OUT=DIR] benchmarks/scripts/launcher-phases.sh [N] [LABEL]
+# (writes DIR/LABEL.txt)
 # Run it on two builds in the same hour (before/after a change) for a comparison.
 . "$(dirname "$(readlink -f "$0")")/demo-restores.sh"
 n=${1:-10}
@@ -27,7 +28,7 @@ for i in $(seq "$n"); do
 done
 load_after=$(load)
 {
-  echo "# $label: launcher phases (ms, medians of $n restores of SlowStartService; ${EXTRA:-0} other images in the store), $(git rev-parse --short HEAD 2>/dev/null || echo "?")"
+  echo "# $label: launcher phases (ms, medians of $n restores of SlowStartService; ${EXTRA:-0} other images in the store; mode ${RESTORE_MODE:-chosen by the launcher}; $(nproc) cores), $(git rev-parse --short HEAD 2>/dev/null || echo "?")"
   echo "load before: $load_before"
   echo "load after:  $load_after"
   for p in $(awk '{print $1}' "$work/phases" | awk '!seen[$0]++' | grep -v startEpochMs); do
