@@ -25,12 +25,14 @@ for i in $(seq "$n"); do
   # wrapper=3 jvmStart=80 {buildKey=20, chooseImage=11, ...} mode=eager ... -> one "name value" a line
   sed -n 's/^cryo: restore timing (ms): //p' "$log" | tr -d '{},' | tr ' ' '\n' | grep '=[0-9]*$' \
     | tr '=' ' ' >> "$work/phases"
+  grep -o ' mode=[a-z]* modeBasis=[a-zA-Z]*' "$log" | sed 's/^ //' >> "$work/modes" || true
 done
 load_after=$(load)
 {
   echo "# $label: launcher phases (ms, medians of $n restores of SlowStartService; ${EXTRA:-0} other images in the store; mode ${RESTORE_MODE:-chosen by the launcher}; $(nproc) cores), $(git rev-parse --short HEAD 2>/dev/null || echo "?")"
   echo "load before: $load_before"
   echo "load after:  $load_after"
+  echo "modes:       $(sort "$work/modes" | uniq -c | awk '{printf "%s%s x%s", (NR > 1 ? ", " : ""), $2 " " $3, $1}')"
   for p in $(awk '{print $1}' "$work/phases" | awk '!seen[$0]++' | grep -v startEpochMs); do
     printf '%-18s %6s   (runs: %s)\n' "$p" "$(awk -v p="$p" '$1==p{print $2}' "$work/phases" | median)" \
       "$(awk -v p="$p" '$1==p{print $2}' "$work/phases" | tr '\n' ' ')"

@@ -81,11 +81,12 @@
  * or image that is a symbolic link, another user's, or writable by group or others is refused
  * (by the launcher, which starts cold, and by {@code checkpointNow()}: {@code IMAGE_DIRECTORY}). The
  * launcher ({@code bin/cryo run --image DIR -- COMMAND}) restores the newest image made from the
- * same command, or starts the command cold. It restores all memory first; with
- * {@code --restore-mode lazy} (where the kernel allows it) the app runs again at once and CRIU's
- * lazy-pages daemon, watched by the launcher, brings its memory in meanwhile (the daemon keeps the
- * page files open, so an image removed then is still read); should the daemon fail, the launcher
- * ends the app.
+ * same command, or starts the command cold. With {@code --restore-mode eager} it restores all memory
+ * first; with {@code --restore-mode lazy} (where the kernel allows it) the app runs again at once and
+ * CRIU's lazy-pages daemon, watched by the launcher, brings its memory in meanwhile; without either,
+ * lazily where the first touches of the image's pages, timed on a sample, would take 200 ms or
+ * more, else eagerly. The daemon keeps the page files open, so an image removed then is still read;
+ * should the daemon fail, the launcher ends the app.
  *
  * <p>The last file written is the image's manifest, {@code cryo-manifest.properties}: each file's
  * size and a CRC32C of each 32 MiB piece (SHA-256 under an HMAC when {@code CRYO_IMAGE_KEY} is set;

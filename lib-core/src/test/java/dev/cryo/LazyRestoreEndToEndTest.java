@@ -99,13 +99,28 @@ class LazyRestoreEndToEndTest {
     }
 
     @Test
-    @DisplayName("by default, with --restore-mode eager and with -Dcryo.restore.lazy=false: eager, no daemon")
+    @DisplayName("by default the mode follows the page faults measured: lazy from 200 ms of them, else eager")
+    @Timeout(300)
+    void defaultFollowsPageFaults() throws Exception {
+        List<String> appCmd = app("--ballast-mb", BALLAST_MB);
+        Result cold = checkpointed(appCmd);
+        Result restored = run(launcher(store(), List.of(), appCmd), dir, "default");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("mode=(\\w+) modeBasis=pageFaults faultMs=(\\d+)")
+                .matcher(restored.err());
+        assertTrue(m.find(), "the timing line says the mode was chosen by page faults:\n" + restored);
+        String expected = Long.parseLong(m.group(2)) >= 200 ? "lazy" : "eager";
+        assertEquals(expected, m.group(1), restored::toString);
+        assertRestoredWhole(restored, cold, expected);
+        assertEquals(expected.equals("lazy"), restored.err().contains("lazy restore of image"), restored::toString);
+    }
+
+    @Test
+    @DisplayName("with --restore-mode eager and with -Dcryo.restore.lazy=false: eager, no daemon")
     @Timeout(300)
     void eagerStillWorks() throws Exception {
         List<String> appCmd = app("--ballast-mb", BALLAST_MB);
         Result cold = checkpointed(appCmd);
-        List<List<String>> launchers = List.of(launcher(store(), List.of(), appCmd),
-                launcher(store(), List.of("--restore-mode", "eager"), appCmd),
+        List<List<String>> launchers = List.of(launcher(store(), List.of("--restore-mode", "eager"), appCmd),
                 withLauncherOption(launcher(store(), List.of(), appCmd), "-Dcryo.restore.lazy=false"));
         int n = 0;
         for (List<String> cmd : launchers) {

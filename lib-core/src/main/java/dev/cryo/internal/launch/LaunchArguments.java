@@ -29,7 +29,8 @@ record LaunchArguments(Path image, Duration pidWait, String gpuMap, String dumpT
         DUMP_TIMEOUT("--dump-timeout", "SECONDS", "the longest the app's CRIU dump may hold it stopped before it is"
                 + " ended and the checkpoint fails (default: 10 s per GB of resident memory, at least 60 s)"),
         RESTORE_MODE("--restore-mode", "eager|lazy", "lazy lets the app run at once while CRIU brings its memory in (where"
-                + " the kernel allows it); eager, the default, brings all of it in first"),
+                + " the kernel allows it); eager brings all of it in first (default: lazy where the image's page faults"
+                + " are estimated at " + RestoreMode.LAZY_FROM_MILLIS + " ms or more on this machine, else eager)"),
         RESTORE_TIMEOUT("--restore-timeout", "SECONDS", "the longest a restore may take before it is killed, the image"
                 + " marked bad and the app started cold (default: -Dcryo.restore.timeout, else 10 times the image's dump"
                 + " time, at least 30 s)"),

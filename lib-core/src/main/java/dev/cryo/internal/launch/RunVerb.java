@@ -422,7 +422,8 @@ final class RunVerb implements Verb {
             Path restoreRequest, int pid, long deadline, Set<Integer> childrenBefore, RestoreTimeout timeout,
             StoredFiles.PutBack putBack) {
         int logLevel = Integer.getInteger("cryo.criu.logLevel", 2);
-        RestoreMode mode = RestoreMode.choose(restoreMode, meta, criu.location(), console::say);
+        RestoreMode.Choice choice = RestoreMode.choose(restoreMode, meta, criu.location(), console::say);
+        RestoreMode mode = choice.mode();
         phase("restoreMode");
         LazyRestore lazy = null;
         int attempts = 0;
@@ -481,10 +482,9 @@ final class RunVerb implements Verb {
                 console.say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
                 console.say("restore timing (ms): wrapper=" + Launcher.WRAPPER_MILLIS + " jvmStart="
-                        + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " mode="
-                        + mode.name().toLowerCase(Locale.ROOT) + " startEpochMs=" + (System.currentTimeMillis() - ms)
+                        + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " " + choice.timing(mode) + " startEpochMs=" + (System.currentTimeMillis() - ms)
                         + " attempts=" + attempts);
-                appendTimings(image, child, ms, mode);
+                appendTimings(image, child, ms, mode, choice);
                 if (lazy != null) {
                     lazy.watch(child); // it removes the work directory once the daemon is done
                 } else {
@@ -547,13 +547,15 @@ final class RunVerb implements Verb {
     }
 
     /** The launcher's side of this restore, for tools ({@link StepTimings}). */
-    private void appendTimings(ImageStore.Image image, int child, long ms, RestoreMode mode) {
+    private void appendTimings(ImageStore.Image image, int child, long ms, RestoreMode mode, RestoreMode.Choice choice) {
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("pid", child);
         t.put("totalMillis", ms);
         t.put("wrapper", Launcher.WRAPPER_MILLIS);
         t.put("jvmStart", Launcher.JVM_UPTIME_AT_MAIN);
         t.put("mode", mode.name().toLowerCase(Locale.ROOT));
+        t.put("modeBasis", choice.basisOf(mode));
+        t.put("faultMillis", choice.faultMillis());
         t.put("phases", phases);
         StepTimings.appendRestore(image.dir(), "launcher", t);
     }
