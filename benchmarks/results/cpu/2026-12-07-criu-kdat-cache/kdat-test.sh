@@ -1,0 +1,16 @@
+. /work/main/benchmarks/scripts/demo-restores.sh
+bin/cryo run --image "$work/images" -- "${app[@]}" > "$work/first.log" 2>&1
+rounds() {
+  for i in 1 2 3 4 5 6; do
+    for m in eager lazy; do
+      RESTORE_MODE=$m; ms=$(timed_restore "$work/r.log")
+      echo "$1 $m first=$ms $(grep -o 'lazyPagesReady=[0-9]*\|criuRestore=[0-9]*' $work/r.log | tr '\n' ' ')"
+    done
+  done
+}
+rounds ext4
+mkdir -p /tmp/runcopy && cp -a /run/. /tmp/runcopy/
+mount -t tmpfs -o mode=755 tmpfs /run && cp -a /tmp/runcopy/. /run/
+rounds tmpfs
+ls -la /run/criu.kdat
+umount /run
