@@ -267,10 +267,12 @@ def read_machine_file(path):
     return m
 
 
-def newest_restore_modes():
+def newest_restore_modes(n):
+    """The newest n restore-modes.sh runs, oldest first: the machines' page-fault cost changes from day to day,
+    and which mode answers first with it, so the report shows more than one."""
     dirs = sorted(d for d in glob.glob(os.path.join(ROOT, "benchmarks", "results", "cpu", "*-restore-modes*"))
                   if os.path.isfile(os.path.join(d, "restore-modes.csv")))
-    return dirs[-1] if dirs else None
+    return dirs[-n:]
 
 
 def restore_modes_lines(d):
@@ -304,7 +306,8 @@ def restore_modes_lines(d):
 
     L = []
     w = L.append
-    w("## Restore only what the first answer needs: eager vs lazy restore")
+    w("## Restore only what the first answer needs: eager vs lazy restore (%s, %s µs a page fault)"
+      % (m.get("date", os.path.basename(d))[:10], pf.get("first_touch_us_per_4k", "?")))
     w("")
     w("Results: `%s/` (restore-modes.csv, pagefault.txt, machine.txt, image-*.properties, logs.tgz), from one run of "
       "`benchmarks/scripts/restore-modes.sh %s`: per app one checkpoint, then %s rounds of a plain cold start "
@@ -1006,8 +1009,7 @@ def page(cpu, gpu_dir, gpu_rows, made, all_cpu_dirs=(), arena=None):
                                                  run.machine.get("cores", "?"), " | ".join(cells),
                                                  "%.3f" % (on["score"] / off["score"]) if off and on else "-"))
         w("")
-    modes_dir = newest_restore_modes()
-    if modes_dir:
+    for modes_dir in newest_restore_modes(2):
         L.extend(restore_modes_lines(modes_dir))
     if gpu_rows:
         gm = read_machine(gpu_dir)
