@@ -15,7 +15,7 @@ import java.util.function.Consumer;
  * <p>The restored app is whole only once the daemon has exited 0. Should the daemon die first, the
  * kernel unregisters the app's memory from the userfaultfd and the pages not yet copied would read
  * as zeros: the app would go on with silently wrong memory. So when the daemon fails, or has not
- * finished within {@code cryo.restore.lazyTimeoutSeconds} (default 60) of the restore, the watcher
+ * finished within {@link #limit} of the restore, the watcher
  * kills the app (SIGKILL), kills the daemon, keeps the daemon's log as
  * {@value #FAILED_LOG} in the image directory and says so; the launcher then exits with the app's
  * status (137). The daemon is never left running: it ends by itself once all pages are in (or the
@@ -42,23 +42,47 @@ final class LazyRestore {
     private boolean appEnded;
     private Thread watcher;
 
+    /** System property of the launcher's JVM: the longest the daemon may take, in seconds. */
+    static final String TIMEOUT_PROPERTY = "cryo.restore.lazyTimeoutSeconds";
+    private static final Duration LEAST_LIMIT = Duration.ofSeconds(60);
+
     private LazyRestore(LazyPagesDaemon daemon, Path work, Path store, String imageId, long startNanos,
-            Consumer<String> say) {
+            Consumer<String> say, Duration limit) {
         this.daemon = daemon;
         this.work = work;
         this.store = store;
         this.imageId = imageId;
         this.startNanos = startNanos;
         this.say = say;
-        this.limit = Duration.ofMillis((long) (1000 * Double.parseDouble(
-                System.getProperty("cryo.restore.lazyTimeoutSeconds", "60"))));
+        this.limit = limit;
     }
 
-    /** Starts the daemon for {@code image}, working in {@code work} (the restore's work directory). */
+    /**
+     * Starts the daemon for {@code image}, working in {@code work} (the restore's work directory);
+     * {@code restoreLimit} is the longest the restore itself may take ({@link RestoreTimeout}).
+     */
     static LazyRestore start(CriuLocation criu, ImageStore.Image image, Path work, Path store, long startNanos,
-            int logLevel, Consumer<String> say) {
+            int logLevel, Consumer<String> say, Duration restoreLimit) {
         LazyPagesDaemon daemon = LazyPagesDaemon.start(criu, image.dir(), work, logLevel);
-        return new LazyRestore(daemon, work, store, image.id(), startNanos, say);
+        return new LazyRestore(daemon, work, store, image.id(), startNanos, say,
+                limit(System.getProperty(TIMEOUT_PROPERTY), restoreLimit));
+    }
+
+    /**
+     * The longest the daemon may take to bring every page in: {@code property} (seconds) when set,
+     * else the restore's own limit, at least 60 s. The daemon copies the whole image, as an eager
+     * restore would, so a large image (which the launcher restores lazily where page faults are dear)
+     * gets the time an eager restore of it would be given, not a fixed minute.
+     */
+    static Duration limit(String property, Duration restoreLimit) {
+        if (property != null) {
+            try {
+                return Duration.ofMillis((long) (1000 * Double.parseDouble(property)));
+            } catch (NumberFormatException e) {
+                // the default, then (as for the restore's own limit)
+            }
+        }
+        return restoreLimit.compareTo(LEAST_LIMIT) > 0 ? restoreLimit : LEAST_LIMIT;
     }
 
     /** Empty once the daemon listens for the restore; else why not (the daemon is then ended, its log kept). */
@@ -121,7 +145,7 @@ final class LazyRestore {
                 : ", after the app had ended.")
                 + log.map(l -> "\n  The daemon's log: " + l).orElse("")
                 + "\n  Restore eagerly with 'cryo run --restore-mode eager' (or -Dcryo.restore.lazy=false)"
-                + (exit.isEmpty() ? ", or allow more time with -Dcryo.restore.lazyTimeoutSeconds=N" : "") + ".");
+                + (exit.isEmpty() ? ", or allow more time with -D" + TIMEOUT_PROPERTY + "=N" : "") + ".");
         ImageStore.deleteTree(work);
     }
 

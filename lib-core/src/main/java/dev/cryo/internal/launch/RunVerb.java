@@ -432,7 +432,8 @@ final class RunVerb implements Verb {
             List<Integer> fds = new ArrayList<>();
             if (mode == RestoreMode.LAZY) {
                 try { // started first: its start overlaps with preparing the request
-                    lazy = LazyRestore.start(criu.location(), image, work, store, startNanos, logLevel, console::say);
+                    lazy = LazyRestore.start(criu.location(), image, work, store, startNanos, logLevel, console::say,
+                            timeout.limit());
                 } catch (CriuUnavailableException e) {
                     console.say("restoring eagerly: " + e.getMessage());
                     mode = RestoreMode.EAGER;
