@@ -75,9 +75,12 @@ enum RestoreMode {
      */
     static Choice choose(RestoreMode asked, ImageMetadata image, CriuLocation criu, Consumer<String> say) {
         String property = System.getProperty(PROPERTY);
-        boolean explicit = asked != null || property != null;
+        RestoreMode wanted = asked != null ? asked
+                : property == null ? null // not said: chosen below
+                : Boolean.parseBoolean(property) ? LAZY : EAGER;
+        boolean explicit = wanted != null;
         String basis = asked != null ? "flag" : "property";
-        if (explicit && (asked != null ? asked : Boolean.parseBoolean(property) ? LAZY : EAGER) == EAGER) {
+        if (wanted == EAGER) {
             return new Choice(EAGER, basis, -1);
         }
         if (image.gpu().isPresent()) {

@@ -483,8 +483,8 @@ final class RunVerb implements Verb {
                 console.say("restored image " + image.id() + " in " + ms + " ms (pid " + child + ")");
                 // Where the time went, in a fixed form for benchmarks; the JVM's start precedes startNanos.
                 console.say("restore timing (ms): wrapper=" + Launcher.WRAPPER_MILLIS + " jvmStart="
-                        + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " " + choice.timing(mode) + " startEpochMs=" + (System.currentTimeMillis() - ms)
-                        + " attempts=" + attempts);
+                        + Launcher.JVM_UPTIME_AT_MAIN + " " + phases + " " + choice.timing(mode)
+                        + " startEpochMs=" + (System.currentTimeMillis() - ms) + " attempts=" + attempts);
                 appendTimings(image, child, ms, mode, choice);
                 if (lazy != null) {
                     lazy.watch(child); // it removes the work directory once the daemon is done
