@@ -24,6 +24,11 @@ final class PageFaultCost {
     private PageFaultCost() {
     }
 
+    /** Milliseconds the first touches of {@code bytes} of fresh memory would take here, by {@link #microsPerPage}. */
+    static long millisFor(long bytes) {
+        return Math.round(bytes / PAGE * microsPerPage() / 1000);
+    }
+
     /** Microseconds per first touch of a fresh 4 KiB page, the least of {@value #SAMPLES} samples. */
     static double microsPerPage() {
         List<ByteBuffer> keep = new ArrayList<>(SAMPLES); // freed only after the last sample: no reuse

@@ -35,8 +35,6 @@ enum RestoreMode {
     /** Estimated page-fault time of an eager restore from which a lazy one answers sooner. */
     static final long LAZY_FROM_MILLIS = 200;
 
-    private static final long PAGE = 4096;
-
     /**
      * A mode and why: {@code basis} is {@code flag}, {@code property}, {@code gpu} or
      * {@code unsupported} (eager, lazy not possible), or {@code pageFaults} (chosen by
@@ -100,7 +98,7 @@ enum RestoreMode {
         if (explicit) {
             return new Choice(LAZY, basis, -1);
         }
-        long faultMillis = Math.round(image.imageBytes() / PAGE * PageFaultCost.microsPerPage() / 1000);
+        long faultMillis = PageFaultCost.millisFor(image.imageBytes());
         return new Choice(byPageFaults(faultMillis), "pageFaults", faultMillis);
     }
 
